@@ -1,0 +1,3 @@
+from spacetime.cli.main import main
+
+main()

@@ -1,0 +1,171 @@
+"""Rank several generators (folders of their videos) on the coherence metrics and the oracle.
+
+Per generator, each metric is averaged over its clips (the mean of each clip's per-transition
+mean). Generators are then ranked per column, 1 = best:
+
+* failure metrics (``flicker``, ``warp_error``, ..., ``teleport``): lower is better;
+* ``dynamic_degree`` is *not* ranked by itself: more motion is not better, but a frozen clip
+  scores 0 on every failure metric and must not win for it. A clip is *frozen* when its mean
+  ``dynamic_degree`` is below ``frozen_threshold``; the ranked column is ``frozen`` (the
+  fraction of a generator's clips that are frozen, lower is better);
+* oracle scores (when captions of ShapesWorld form apply): ``teleport_rate`` lower is better,
+  the others (adherence, identity consistency, background stability, occlusion reappearance,
+  physics) higher is better. ``None`` (e.g. no occlusion in the scene) is left out of the mean.
+
+The overall score is the mean of a generator's per-column ranks (a scale-free aggregate, like
+the average rank of Demšar, JMLR 2006), and the overall rank orders that score. Ties share the
+smaller rank.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from spacetime import __version__
+from spacetime.evaluation.report.evaluate import VideoReport
+
+__all__ = [
+    "FROZEN_THRESHOLD",
+    "HIGHER_IS_BETTER",
+    "Comparison",
+    "GeneratorSummary",
+    "compare_generators",
+    "rank_values",
+]
+
+FROZEN_THRESHOLD = 0.05
+"""A clip whose mean ``dynamic_degree`` is below this counts as frozen (metric units)."""
+
+HIGHER_IS_BETTER = frozenset(
+    {
+        "adherence",
+        "identity_consistency",
+        "background_stability",
+        "occlusion_reappearance",
+        "physics",
+    }
+)
+"""Ranked columns where a larger value is better; every other ranked column is lower-better."""
+
+
+@dataclass
+class GeneratorSummary:
+    """One generator's row: means over its clips, per-column ranks and the overall rank."""
+
+    name: str
+    path: str
+    reports: list[VideoReport]
+    means: dict[str, float | None]
+    ranks: dict[str, int] = field(default_factory=dict)
+    score: float = float("nan")
+    rank: int = 0
+
+    def to_dict(self) -> dict[str, Any]:
+        """``{"name", "path", "videos", "means", "ranks", "score", "rank", "entries"}``."""
+        return {
+            "name": self.name,
+            "path": self.path,
+            "videos": len(self.reports),
+            "means": self.means,
+            "ranks": self.ranks,
+            "score": self.score,
+            "rank": self.rank,
+            "entries": [report.to_dict() for report in self.reports],
+        }
+
+
+@dataclass
+class Comparison:
+    """The generators, best first, and the columns they were ranked on."""
+
+    generators: list[GeneratorSummary]
+    columns: list[str]
+    frozen_threshold: float = FROZEN_THRESHOLD
+
+    def to_dict(self) -> dict[str, Any]:
+        """``{"spacetime_version", "columns", "frozen_threshold", "generators": [...]}``."""
+        return {
+            "spacetime_version": __version__,
+            "columns": self.columns,
+            "frozen_threshold": self.frozen_threshold,
+            "generators": [g.to_dict() for g in self.generators],
+        }
+
+
+def rank_values(values: Sequence[float | None], *, higher_is_better: bool = False) -> list[int]:
+    """Competition ranks ("1224"): 1 = best, ties share the smaller rank, ``None`` ranks last."""
+    worst = -np.inf if higher_is_better else np.inf
+    keys = [worst if v is None or not np.isfinite(v) else float(v) for v in values]
+    sign = -1.0 if higher_is_better else 1.0
+    return [1 + sum(sign * other < sign * key for other in keys) for key in keys]
+
+
+def _frozen_fraction(reports: Sequence[VideoReport], threshold: float) -> float | None:
+    degrees = [r.metrics["dynamic_degree"]["mean"] for r in reports if "dynamic_degree" in r.metrics]
+    if not degrees:
+        return None
+    return float(np.mean([d is not None and d < threshold for d in degrees]))
+
+
+def _mean_or_none(values: Sequence[float | None]) -> float | None:
+    kept = [float(v) for v in values if isinstance(v, (int, float)) and np.isfinite(v)]
+    return float(np.mean(kept)) if kept else None
+
+
+def summarize(
+    name: str, path: str, reports: Sequence[VideoReport], *, frozen_threshold: float
+) -> GeneratorSummary:
+    """Means over ``reports`` of every metric, of the frozen fraction and of the oracle scores."""
+    assert reports, "a generator without clips cannot be summarized"
+    means: dict[str, float | None] = {}
+    metric_names = [n for n in reports[0].metrics if all(n in r.metrics for r in reports)]
+    for metric in metric_names:
+        means[metric] = _mean_or_none([r.metrics[metric]["mean"] for r in reports])
+    if "dynamic_degree" in means:
+        means["frozen"] = _frozen_fraction(reports, frozen_threshold)
+    oracles = [r.oracle for r in reports if r.oracle is not None]
+    if oracles:
+        keys = [k for k, v in oracles[0].items() if isinstance(v, (int, float, type(None)))]
+        for key in keys:
+            means[f"oracle.{key}"] = _mean_or_none([o.get(key) for o in oracles])
+    return GeneratorSummary(name=name, path=path, reports=list(reports), means=means)
+
+
+def _higher_is_better(column: str) -> bool:
+    return column.removeprefix("oracle.") in HIGHER_IS_BETTER
+
+
+def compare_generators(
+    groups: Mapping[str, Sequence[VideoReport]],
+    *,
+    paths: Mapping[str, str] | None = None,
+    frozen_threshold: float = FROZEN_THRESHOLD,
+) -> Comparison:
+    """Rank generators given as ``{name: its clips' reports}`` (see the module docstring).
+
+    Columns are those every generator has (so oracle columns count only when every generator
+    had captions); ``dynamic_degree`` is reported but ranked through ``frozen``.
+    """
+    summaries = [
+        summarize(name, (paths or {}).get(name, name), reports, frozen_threshold=frozen_threshold)
+        for name, reports in groups.items()
+    ]
+    shared = set.intersection(*(set(s.means) for s in summaries)) if summaries else set()
+    columns = [c for c in summaries[0].means if c in shared and c != "dynamic_degree"]
+    columns = [c for c in columns if any(s.means[c] is not None for s in summaries)]
+    for column in columns:
+        ranks = rank_values(
+            [s.means[column] for s in summaries], higher_is_better=_higher_is_better(column)
+        )
+        for summary, rank in zip(summaries, ranks, strict=True):
+            summary.ranks[column] = rank
+    for summary in summaries:
+        summary.score = float(np.mean(list(summary.ranks.values()))) if columns else 0.0
+    for summary, rank in zip(summaries, rank_values([s.score for s in summaries]), strict=True):
+        summary.rank = rank
+    summaries.sort(key=lambda s: (s.rank, s.name))
+    return Comparison(generators=summaries, columns=columns, frozen_threshold=frozen_threshold)

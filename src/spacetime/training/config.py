@@ -1,0 +1,440 @@
+"""Typed training configuration: dataclasses, named YAML presets and ``--set`` overrides.
+
+One :class:`TrainConfig` describes a run completely (nanoGPT / edm2 style). It is resolved in
+three layers, each overriding the previous one:
+
+1. the dataclass defaults below (a comment on each says why),
+2. a named preset (``configs/<name>.yaml``) or a YAML file (``--config FILE``),
+3. ``--set key.sub=value`` overrides, parsed as YAML scalars and checked against the field type.
+
+Unknown presets, unknown keys and badly typed values raise :class:`SpacetimeError` naming the
+key and listing the valid choices. The resolved config is written beside every run
+(``RUN/config.yaml``) and is enough to rebuild the run.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import types
+import typing
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from spacetime.errors import SpacetimeError
+
+__all__ = [
+    "DataConfig",
+    "MaskConfig",
+    "ModelConfig",
+    "ObjectiveConfig",
+    "OptimConfig",
+    "TextConfig",
+    "TrainConfig",
+    "apply_overrides",
+    "config_from_dict",
+    "config_to_dict",
+    "diff_configs",
+    "dump_config",
+    "list_presets",
+    "load_config",
+    "load_preset",
+    "parse_set",
+    "preset_dir",
+    "validate_config",
+]
+
+
+@dataclass
+class ModelConfig:
+    """The denoiser: a preset of :func:`spacetime.models.build_model` plus overrides."""
+
+    name: str = "unet3d-tiny"  # preset name in spacetime.models (unet3d-*, dit-*)
+    temporal: bool = True  # False = per-frame baseline (temporal layers disabled)
+    overrides: dict[str, Any] = field(default_factory=dict)  # extra build_model(**kwargs)
+
+
+@dataclass
+class TextConfig:
+    """The text encoder and caption dropout (for classifier-free guidance)."""
+
+    kind: str = "word"  # word (trainable, vocabulary from the captions) | hf (local dir) | none
+    dim: int = 64  # token width D of the word-level encoder
+    path: str = ""  # kind=hf: local directory of a Hugging Face text encoder (no downloads)
+    caption_dropout: float = 0.1  # P(caption -> ""): trains the unconditional branch of CFG
+
+
+@dataclass
+class ObjectiveConfig:
+    """The diffusion objective (noising, target, weighting): see spacetime.diffusion."""
+
+    kind: str = "ddpm"  # ddpm (discrete noise schedule) | flow (rectified flow matching)
+    prediction: str = "v"  # eps | v | x0 (ddpm) or velocity (flow): the network's target
+    schedule: str = "cosine"  # noise schedule of kind=ddpm: linear | cosine
+    timesteps: int = 1000  # discrete training timesteps of kind=ddpm
+
+
+@dataclass
+class DataConfig:
+    """Training clips: where they come from and how they are cut and augmented."""
+
+    kind: str = "shapes"  # shapes (synthetic ShapesWorld) | video_folder | image_folder
+    path: str = ""  # video_folder / image_folder: the directory of files
+    frames: int = 8  # T, frames per clip
+    size: int = 32  # H = W, pixels
+    augment: bool = True  # random flips / temporal crops and strides (explicit seeds)
+    shapes_count: int = 4096  # kind=shapes: clips in the synthetic dataset
+    image_ratio: float = 0.0  # P(a step trains on images as T=1 clips, temporal layers bypassed)
+    image_path: str = ""  # image_ratio>0: image folder; "" = single frames of the clips
+    num_workers: int = 0  # DataLoader worker processes (0 = load in the training process)
+
+
+@dataclass
+class MaskConfig:
+    """Random frame-mask strategies (DESIGN.md frame conditioning): name -> probability."""
+
+    probs: dict[str, float] = field(
+        default_factory=lambda: {
+            "none": 0.5,  # text -> video: nothing given
+            "first": 0.2,  # image -> video / prediction: a few first frames given
+            "last": 0.05,  # backwards prediction
+            "first_last": 0.1,  # interpolation between given ends
+            "every_k": 0.05,  # temporal super-resolution
+            "random": 0.1,  # any subset: inpainting in time
+        }
+    )
+
+
+@dataclass
+class OptimConfig:
+    """AdamW with linear warm-up (Loshchilov & Hutter 2019) and gradient clipping."""
+
+    lr: float = 2e-4  # peak learning rate
+    betas: tuple[float, float] = (0.9, 0.999)  # Adam moment decay rates
+    eps: float = 1e-8  # Adam denominator epsilon
+    weight_decay: float = 0.01  # decoupled decay, on weight matrices only (not biases / norms)
+    warmup_steps: int = 100  # linear warm-up from 0 to lr over this many optimizer steps
+    schedule: str = "constant"  # after warm-up: constant | cosine (to min_lr_ratio * lr at steps)
+    min_lr_ratio: float = 0.1  # schedule=cosine: final lr / peak lr
+    grad_clip: float = 1.0  # max global gradient norm (0 = no clipping)
+
+
+@dataclass
+class TrainConfig:
+    """A whole training run. ``batch_size`` is global: it does not change with the number
+    of processes, and gradient accumulation = batch_size / (micro_batch_size * processes)."""
+
+    model: ModelConfig = field(default_factory=ModelConfig)
+    text: TextConfig = field(default_factory=TextConfig)
+    objective: ObjectiveConfig = field(default_factory=ObjectiveConfig)
+    data: DataConfig = field(default_factory=DataConfig)
+    masks: MaskConfig = field(default_factory=MaskConfig)
+    optim: OptimConfig = field(default_factory=OptimConfig)
+    batch_size: int = 16  # clips per optimizer step, over all processes and accumulation rounds
+    micro_batch_size: int = 0  # clips per forward pass per process (0 = batch_size / processes)
+    steps: int = 2000  # optimizer steps in total
+    seed: int = 0  # every random stream is seeded from (seed, step, shard)
+    ema_decay: float = 0.999  # EMA of the weights; the EMA weights are the published model
+    ema_warmup: bool = True  # decay ramps up as (1 + n) / (10 + n) early in training
+    mixed_precision: str = "no"  # no | bf16 (CPU or GPU) | fp16 (GPU only)
+    log_every: int = 10  # steps between lines of RUN/log.jsonl
+    checkpoint_every: int = 500  # steps between checkpoints (always one at the end)
+    sample_every: int = 500  # steps between periodic samples (0 = never)
+    sample_count: int = 2  # clips generated at each sampling
+    sample_steps: int = 20  # sampler steps for the periodic samples
+    sample_guidance: float = 3.0  # classifier-free guidance scale of the periodic samples
+    progress: bool = True  # show a progress bar with the loss
+
+
+# Keys a resumed run may change without changing the result (they only affect bookkeeping).
+RESUMABLE_KEYS = frozenset(
+    {
+        "steps",
+        "log_every",
+        "checkpoint_every",
+        "sample_every",
+        "sample_count",
+        "sample_steps",
+        "sample_guidance",
+        "progress",
+        "data.num_workers",
+    }
+)
+
+
+def preset_dir() -> Path:
+    """Directory of the named presets: ``$SPACETIME_CONFIGS`` or the repository's ``configs/``."""
+    env = os.environ.get("SPACETIME_CONFIGS")
+    if env:
+        return Path(env)
+    return Path(__file__).resolve().parents[3] / "configs"
+
+
+def list_presets() -> list[str]:
+    """Names of the available presets (``configs/*.yaml`` without the suffix), sorted."""
+    directory = preset_dir()
+    if not directory.is_dir():
+        return []
+    return sorted(p.stem for p in directory.glob("*.yaml"))
+
+
+def _read_yaml(path: Path) -> dict[str, Any]:
+    try:
+        data = yaml.safe_load(path.read_text())
+    except OSError as err:
+        raise SpacetimeError(f"cannot read config file {path}: {err.strerror}") from err
+    except yaml.YAMLError as err:
+        raise SpacetimeError(f"config file {path} is not valid YAML: {err}") from err
+    if data is None:
+        return {}
+    if not isinstance(data, dict):
+        raise SpacetimeError(f"config file {path} must hold a mapping of keys, got {data!r}")
+    return data
+
+
+def load_preset(name: str) -> TrainConfig:
+    """The preset ``name`` (``configs/<name>.yaml``) over the defaults."""
+    names = list_presets()
+    if name not in names:
+        raise SpacetimeError(
+            f"unknown preset {name!r}; expected one of: {', '.join(names) or '(none found)'}"
+        )
+    return config_from_dict(_read_yaml(preset_dir() / f"{name}.yaml"), source=f"preset {name}")
+
+
+def load_config(
+    preset: str | None = None,
+    file: str | Path | None = None,
+    overrides: list[str] | None = None,
+) -> TrainConfig:
+    """Resolve defaults <- preset <- YAML ``file`` <- ``overrides`` (``key.sub=value``)."""
+    config = load_preset(preset) if preset is not None else TrainConfig()
+    if file is not None:
+        path = Path(file)
+        if not path.is_file():
+            raise SpacetimeError(f"config file {path} does not exist")
+        config = _merge(config, _read_yaml(path), source=str(path))
+    return apply_overrides(config, overrides or [])
+
+
+def config_from_dict(data: dict[str, Any], *, source: str = "config") -> TrainConfig:
+    """A :class:`TrainConfig` from a (partial) nested mapping over the defaults."""
+    return _merge(TrainConfig(), data, source=source)
+
+
+def config_to_dict(config: TrainConfig) -> dict[str, Any]:
+    """A plain nested dict (tuples as lists), ready for YAML / JSON."""
+
+    def plain(value: Any) -> Any:
+        if dataclasses.is_dataclass(value):
+            return {f.name: plain(getattr(value, f.name)) for f in dataclasses.fields(value)}
+        if isinstance(value, (tuple, list)):
+            return [plain(v) for v in value]
+        if isinstance(value, dict):
+            return {k: plain(v) for k, v in value.items()}
+        return value
+
+    return plain(config)
+
+
+def dump_config(config: TrainConfig, path: str | Path | None = None) -> str:
+    """The config as YAML text; also written to ``path`` when given."""
+    text = yaml.safe_dump(config_to_dict(config), sort_keys=False)
+    if path is not None:
+        Path(path).write_text(text)
+    return text
+
+
+def parse_set(item: str) -> tuple[str, Any]:
+    """Split ``"key.sub=value"`` into the key and the value parsed as a YAML scalar."""
+    key, sep, raw = item.partition("=")
+    key = key.strip()
+    if not sep or not key:
+        raise SpacetimeError(f"--set expects key=value (e.g. optim.lr=1e-4), got {item!r}")
+    try:
+        value = yaml.safe_load(raw) if raw.strip() else ""
+    except yaml.YAMLError as err:
+        raise SpacetimeError(f"--set {key}: cannot parse value {raw!r}: {err}") from err
+    return key, value
+
+
+def apply_overrides(config: TrainConfig, items: list[str]) -> TrainConfig:
+    """Apply ``key.sub=value`` strings in order; returns a new config."""
+    for item in items:
+        key, value = parse_set(item)
+        nested: dict[str, Any] = {}
+        cursor = nested
+        parts = key.split(".")
+        for part in parts[:-1]:
+            cursor = cursor.setdefault(part, {})
+        cursor[parts[-1]] = value
+        config = _merge(config, nested, source=f"--set {item}")
+    return config
+
+
+def _merge(base: Any, data: dict[str, Any], *, source: str, prefix: str = "") -> Any:
+    """A copy of dataclass ``base`` with the fields in ``data`` replaced (recursively)."""
+    if not isinstance(data, dict):
+        raise SpacetimeError(
+            f"{source}: {prefix.rstrip('.') or 'config'} must be a mapping, got {data!r}"
+        )
+    hints = typing.get_type_hints(type(base))
+    names = [f.name for f in dataclasses.fields(base)]
+    changes: dict[str, Any] = {}
+    for key, value in data.items():
+        if key not in hints:
+            raise SpacetimeError(
+                f"{source}: unknown key {prefix + str(key)!r}; valid keys"
+                f"{' of ' + prefix.rstrip('.') if prefix else ''}: {', '.join(names)}"
+            )
+        current = getattr(base, key)
+        if dataclasses.is_dataclass(current):
+            changes[key] = _merge(current, value, source=source, prefix=f"{prefix}{key}.")
+        elif isinstance(current, dict) and isinstance(value, dict):
+            value_type = typing.get_args(hints[key])[1]
+            merged = dict(current)
+            for k, v in value.items():
+                merged[str(k)] = _coerce(v, value_type, f"{prefix}{key}.{k}", source)
+            changes[key] = merged
+        else:
+            changes[key] = _coerce(value, hints[key], prefix + key, source)
+    return dataclasses.replace(base, **changes)
+
+
+def _coerce(value: Any, tp: Any, key: str, source: str) -> Any:
+    """``value`` checked against (and, for numbers, converted to) the annotated type ``tp``."""
+
+    def fail() -> typing.NoReturn:
+        name = getattr(tp, "__name__", str(tp))
+        raise SpacetimeError(f"{source}: {key} expects {name}, got {value!r}")
+
+    if tp is Any:
+        return value
+    origin = typing.get_origin(tp)
+    if origin is tuple:
+        args = typing.get_args(tp)
+        if not isinstance(value, (list, tuple)) or len(value) != len(args):
+            fail()
+        return tuple(
+            _coerce(v, a, f"{key}[{i}]", source)
+            for i, (v, a) in enumerate(zip(value, args, strict=True))
+        )
+    if origin is dict:
+        if not isinstance(value, dict):
+            fail()
+        return {
+            str(k): _coerce(v, typing.get_args(tp)[1], f"{key}.{k}", source)
+            for k, v in value.items()
+        }
+    if origin in (typing.Union, types.UnionType):
+        fail()  # no union-typed fields in TrainConfig
+    if tp is bool:
+        if not isinstance(value, bool):
+            fail()
+        return value
+    if tp is int:
+        if isinstance(value, bool) or not isinstance(value, int):
+            fail()
+        return value
+    if tp is float:
+        if isinstance(value, str):  # YAML 1.1 reads "1e-4" as a string
+            try:
+                return float(value)
+            except ValueError:
+                fail()
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            fail()
+        return float(value)
+    if tp is str:
+        if not isinstance(value, str):
+            fail()
+        return value
+    fail()
+
+
+def diff_configs(a: TrainConfig, b: TrainConfig) -> list[str]:
+    """Dotted keys whose values differ between ``a`` and ``b`` (dict fields as one key)."""
+
+    def flat(d: dict[str, Any], prefix: str = "") -> dict[str, Any]:
+        out: dict[str, Any] = {}
+        for k, v in d.items():
+            if isinstance(v, dict) and k not in ("overrides", "probs"):
+                out.update(flat(v, f"{prefix}{k}."))
+            else:
+                out[prefix + k] = v
+        return out
+
+    fa, fb = flat(config_to_dict(a)), flat(config_to_dict(b))
+    return sorted(k for k in fa.keys() | fb.keys() if fa.get(k) != fb.get(k))
+
+
+_CHOICES: dict[str, tuple[str, ...]] = {
+    "text.kind": ("word", "hf", "none"),
+    "data.kind": ("shapes", "video_folder", "image_folder"),
+    "optim.schedule": ("constant", "cosine"),
+    "mixed_precision": ("no", "bf16", "fp16"),
+}
+
+
+def validate_config(config: TrainConfig) -> None:
+    """Check values and ranges that the types alone do not; raises :class:`SpacetimeError`.
+
+    Names owned by other packages (model presets, objective kinds, mask strategies) are
+    checked by the builders of those packages when the run starts.
+    """
+    flat = {
+        "text.kind": config.text.kind,
+        "data.kind": config.data.kind,
+        "optim.schedule": config.optim.schedule,
+        "mixed_precision": config.mixed_precision,
+    }
+    for key, value in flat.items():
+        if value not in _CHOICES[key]:
+            raise SpacetimeError(f"{key} must be one of {', '.join(_CHOICES[key])}; got {value!r}")
+    positive = {
+        "batch_size": config.batch_size,
+        "steps": config.steps,
+        "data.frames": config.data.frames,
+        "data.size": config.data.size,
+        "log_every": config.log_every,
+        "checkpoint_every": config.checkpoint_every,
+        "text.dim": config.text.dim,
+    }
+    for key, value in positive.items():
+        if value < 1:
+            raise SpacetimeError(f"{key} must be >= 1, got {value}")
+    non_negative = {
+        "micro_batch_size": config.micro_batch_size,
+        "sample_every": config.sample_every,
+        "sample_count": config.sample_count,
+        "optim.warmup_steps": config.optim.warmup_steps,
+        "optim.grad_clip": config.optim.grad_clip,
+        "optim.weight_decay": config.optim.weight_decay,
+        "data.num_workers": config.data.num_workers,
+    }
+    for key, value in non_negative.items():
+        if value < 0:
+            raise SpacetimeError(f"{key} must be >= 0, got {value}")
+    unit = {
+        "text.caption_dropout": config.text.caption_dropout,
+        "data.image_ratio": config.data.image_ratio,
+        "ema_decay": config.ema_decay,
+        "optim.min_lr_ratio": config.optim.min_lr_ratio,
+        "optim.betas[0]": config.optim.betas[0],
+        "optim.betas[1]": config.optim.betas[1],
+    }
+    for key, value in unit.items():
+        if not 0.0 <= value <= 1.0:
+            raise SpacetimeError(f"{key} must be in [0, 1], got {value}")
+    if config.optim.lr <= 0:
+        raise SpacetimeError(f"optim.lr must be > 0, got {config.optim.lr}")
+    probs = config.masks.probs
+    if any(p < 0 for p in probs.values()) or sum(probs.values()) <= 0:
+        raise SpacetimeError(f"masks.probs must be >= 0 with a positive sum, got {probs}")
+    if config.data.kind != "shapes" and not config.data.path:
+        raise SpacetimeError(f"data.kind={config.data.kind} needs data.path (a directory)")
+    if config.text.kind == "hf" and not config.text.path:
+        raise SpacetimeError("text.kind=hf needs text.path (a local Hugging Face model directory)")

@@ -1,0 +1,32 @@
+"""Shared fixtures. Real footage lives in ../shared/data (not shipped with a clone)."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+# Two pytest workers share two cores: one thread each avoids oversubscription.
+os.environ.setdefault("OMP_NUM_THREADS", "1")
+os.environ.setdefault("MKL_NUM_THREADS", "1")
+
+SHARED_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
+
+
+@pytest.fixture(scope="session")
+def real_dir() -> Path:
+    """``../shared/data/real`` (real camera clips); skips when the clone has no ../shared."""
+    path = SHARED_DATA / "real"
+    if not path.is_dir():
+        pytest.skip(f"real footage not available: {path} is absent (only in the dev workspace)")
+    return path
+
+
+@pytest.fixture(scope="session")
+def digits_file() -> Path:
+    """``../shared/data/digits/mnist5k_28x28_uint8.npz``; skips when absent."""
+    path = SHARED_DATA / "digits" / "mnist5k_28x28_uint8.npz"
+    if not path.is_file():
+        pytest.skip(f"MNIST digits not available: {path} is absent (only in the dev workspace)")
+    return path
