@@ -1,9 +1,188 @@
-"""`spacetime eval` (placeholder until its issue lands)."""
+"""`spacetime eval` (score videos) and `spacetime compare` (rank generators).
+
+Both are thin over :mod:`spacetime.evaluation.report`; the library is imported inside the
+commands so that ``spacetime --help`` does not load torch, OpenCV and matplotlib.
+"""
 
 from __future__ import annotations
 
+from pathlib import Path
+from typing import TYPE_CHECKING
+
 import typer
+
+from spacetime.errors import SpacetimeError
+
+if TYPE_CHECKING:
+    from spacetime.evaluation.report import VideoReport
+
+_CAPTION_HELP = (
+    "Caption of every video (same text for all). Of ShapesWorld form, it adds the oracle's "
+    "scores against the scene it describes."
+)
+_CAPTIONS_HELP = (
+    'A captions.jsonl ({"file", "caption"} per line, as written by `spacetime shapes`), '
+    "matched by file name."
+)
+
+
+def _metric_names(metrics: str | None) -> list[str] | None:
+    if metrics is None:
+        return None
+    names = [name.strip() for name in metrics.split(",") if name.strip()]
+    if not names:
+        raise SpacetimeError(
+            f"--metrics {metrics!r} names no metric; expected e.g. flicker,teleport"
+        )
+    return names
+
+
+def _note_uncaptioned(paths: list[Path], texts: list[str | None], captions: Path | None) -> None:
+    missing = [path.name for path, text in zip(paths, texts, strict=True) if text is None]
+    if captions is not None and missing:
+        shown = ", ".join(missing[:3]) + (", ..." if len(missing) > 3 else "")
+        typer.echo(
+            f"note: {len(missing)} video(s) not in {captions}, scored without caption: {shown}",
+            err=True,
+        )
+
+
+def _note_unscored(reports: list[VideoReport]) -> None:
+    unscored = [r for r in reports if r.caption is not None and r.oracle is None]
+    if unscored:
+        typer.echo(
+            f"note: {len(unscored)} caption(s) are not of ShapesWorld form, so the oracle did not "
+            f"score them (e.g. {unscored[0].caption!r}); the metrics did",
+            err=True,
+        )
+
+
+def eval_command(
+    videos: list[Path] = typer.Argument(..., help="Video files or folders of videos."),
+    caption: str | None = typer.Option(None, "--caption", help=_CAPTION_HELP),
+    captions: Path | None = typer.Option(None, "--captions", help=_CAPTIONS_HELP),
+    json_path: Path | None = typer.Option(None, "--json", help="Write the JSON report here."),
+    html_path: Path | None = typer.Option(
+        None, "--html", help="Write a self-contained HTML report (plots, frame strips) here."
+    ),
+    max_frames: int | None = typer.Option(None, "--max-frames", help="Read at most N frames."),
+    size: int | None = typer.Option(
+        None, "--size", help="Resize so the longer side is PX (aspect kept)."
+    ),
+    metrics: str | None = typer.Option(
+        None, "--metrics", help="Comma-separated subset of the metrics (default: all)."
+    ),
+) -> None:
+    """Score videos for temporal failures (flicker, teleports, shimmer, drift, ...)."""
+    from spacetime.evaluation.report import (
+        EvalRun,
+        collect_videos,
+        eval_html,
+        eval_tables,
+        evaluate_videos,
+        match_captions,
+        print_tables,
+        write_html,
+        write_report,
+    )
+
+    paths = collect_videos(videos)
+    texts = match_captions(paths, caption=caption, captions_file=captions)
+    _note_uncaptioned(paths, texts, captions)
+    reports = evaluate_videos(
+        paths,
+        captions=texts,
+        max_frames=max_frames,
+        size=size,
+        names=_metric_names(metrics),
+        with_strip=html_path is not None,
+    )
+    _note_unscored(reports)
+    print_tables(eval_tables(reports))
+    if json_path is not None:
+        typer.echo(f"wrote {write_report(json_path, EvalRun(reports))}")
+    if html_path is not None:
+        typer.echo(f"wrote {write_html(html_path, eval_html(reports))}")
+
+
+def compare_command(
+    folders: list[Path] = typer.Argument(..., help="One folder of videos per generator."),
+    caption: str | None = typer.Option(None, "--caption", help=_CAPTION_HELP),
+    captions: Path | None = typer.Option(None, "--captions", help=_CAPTIONS_HELP),
+    json_path: Path | None = typer.Option(None, "--json", help="Write the JSON comparison here."),
+    html_path: Path | None = typer.Option(
+        None, "--html", help="Write a self-contained HTML comparison here."
+    ),
+    max_frames: int | None = typer.Option(None, "--max-frames", help="Read at most N frames."),
+    size: int | None = typer.Option(
+        None, "--size", help="Resize so the longer side is PX (aspect kept)."
+    ),
+    frozen_threshold: float | None = typer.Option(
+        None,
+        "--frozen-threshold",
+        help="A clip whose mean dynamic_degree is below this counts as frozen.",
+    ),
+) -> None:
+    """Rank generators (one folder of videos each) on every metric and overall."""
+    from spacetime.evaluation.report import (
+        FROZEN_THRESHOLD,
+        collect_videos,
+        compare_generators,
+        compare_html,
+        compare_table,
+        evaluate_videos,
+        match_captions,
+        print_tables,
+        short_names,
+        write_html,
+        write_json,
+    )
+
+    if len(folders) < 2:
+        raise SpacetimeError(
+            f"compare needs at least two folders (one per generator), got {len(folders)}"
+        )
+    for folder in folders:
+        if not folder.is_dir():
+            raise SpacetimeError(
+                f"{folder}: not a folder; expected one folder of videos per generator"
+            )
+    if len({folder.resolve() for folder in folders}) < len(folders):
+        raise SpacetimeError("the same folder is given twice; expected one folder per generator")
+    groups: dict[str, list[VideoReport]] = {}
+    where: dict[str, str] = {}
+    # Each generator is named by its folder (with parent folders only where names repeat).
+    for folder, name in zip(folders, short_names([f.resolve() for f in folders]), strict=True):
+        paths = collect_videos([folder])
+        texts = match_captions(paths, caption=caption, captions_file=captions)
+        _note_uncaptioned(paths, texts, captions)
+        groups[name] = evaluate_videos(
+            paths,
+            captions=texts,
+            max_frames=max_frames,
+            size=size,
+            with_strip=html_path is not None,
+            desc=name,
+        )
+        where[name] = str(folder)
+        _note_unscored(groups[name])
+    clip_sets = {frozenset(Path(r.video).name for r in reports) for reports in groups.values()}
+    if len(clip_sets) > 1:
+        typer.echo(
+            "note: the folders hold different file names, so the generators are not compared "
+            "on the same prompts/clips",
+            err=True,
+        )
+    threshold = FROZEN_THRESHOLD if frozen_threshold is None else frozen_threshold
+    comparison = compare_generators(groups, paths=where, frozen_threshold=threshold)
+    print_tables([compare_table(comparison)])
+    if json_path is not None:
+        typer.echo(f"wrote {write_json(json_path, comparison.to_dict())}")
+    if html_path is not None:
+        typer.echo(f"wrote {write_html(html_path, compare_html(comparison))}")
 
 
 def register(app: typer.Typer) -> None:
-    """Add this module's commands to ``app``."""
+    """Add ``eval`` and ``compare`` to ``app``."""
+    app.command("eval")(eval_command)
+    app.command("compare")(compare_command)

@@ -1,9 +1,125 @@
-"""`spacetime generate` (placeholder until its issue lands)."""
+"""``spacetime generate``: sample videos from a trained pipeline.
+
+Where the model comes from (first match wins):
+
+1. ``--checkpoint PATH`` where ``PATH`` is a pipeline folder (it holds ``model_index.json``,
+   as written by ``VideoPipeline.save_pretrained``);
+2. ``--checkpoint RUN`` where ``RUN`` is a training run folder: its newest complete checkpoint's
+   ``pipeline/`` (``RUN/checkpoint/pipeline``, the EMA weights the trainer writes);
+3. no ``--checkpoint``: the bundled default model (:data:`DEFAULT_PIPELINE`; none is bundled
+   yet, so this is an error asking for ``--checkpoint``).
+"""
 
 from __future__ import annotations
 
+import time
+from pathlib import Path
+
 import typer
+
+from spacetime.errors import SpacetimeError
+
+#: Pipeline folder used when ``--checkpoint`` is not given; ``None`` until a model is bundled.
+DEFAULT_PIPELINE: Path | None = None
+
+OUT_SUFFIXES = (".mp4", ".gif")
+
+
+def resolve_pipeline(checkpoint: Path | None) -> Path:
+    """The pipeline folder to load for ``--checkpoint`` (see the module docstring)."""
+    from spacetime.pipelines.pretrained import MODEL_INDEX
+    from spacetime.training.checkpoint import find_checkpoint
+
+    if checkpoint is None:
+        if DEFAULT_PIPELINE is None:
+            raise SpacetimeError(
+                "no default model is bundled with spacetime yet; pass --checkpoint RUN (a "
+                "training run folder from `spacetime train`, or a saved pipeline folder)"
+            )
+        return DEFAULT_PIPELINE
+    if not checkpoint.exists():
+        raise SpacetimeError(f"--checkpoint {checkpoint} does not exist")
+    if (checkpoint / MODEL_INDEX).is_file():
+        return checkpoint
+    found = find_checkpoint(checkpoint) if checkpoint.is_dir() else None
+    if found is not None and (found / "pipeline" / MODEL_INDEX).is_file():
+        return found / "pipeline"
+    raise SpacetimeError(
+        f"--checkpoint {checkpoint} is neither a pipeline folder (with {MODEL_INDEX}) nor a "
+        "training run with a complete checkpoint/pipeline/ (has training saved one yet?)"
+    )
+
+
+def output_paths(out: Path, num: int) -> list[Path]:
+    """``out`` for one video; ``out_0.mp4``, ``out_1.mp4``, ... for ``num`` > 1."""
+    if out.suffix.lower() not in OUT_SUFFIXES:
+        raise SpacetimeError(f"--out {out} must end in {' or '.join(OUT_SUFFIXES)}")
+    if num == 1:
+        return [out]
+    return [out.with_name(f"{out.stem}_{i}{out.suffix}") for i in range(num)]
+
+
+def generate(
+    prompt: str = typer.Argument(..., help='What to generate, e.g. "a red circle moves left".'),
+    out: Path = typer.Option(..., "--out", "-o", help="Output .mp4 or .gif."),
+    checkpoint: Path | None = typer.Option(
+        None, "--checkpoint", "-c", help="Training run folder or pipeline folder."
+    ),
+    frames: int | None = typer.Option(None, help="Frames per video (default: the model's)."),
+    size: int | None = typer.Option(None, help="Frame side in pixels (default: the model's)."),
+    steps: int = typer.Option(25, help="Sampler steps."),
+    guidance: float = typer.Option(5.0, help="Classifier-free guidance scale (1 = none)."),
+    sampler: str = typer.Option(
+        "ddim", help="Sampler (spacetime.diffusion.SAMPLERS), e.g. ddim, dpm++, flow-euler."
+    ),
+    seed: int = typer.Option(0, help="Seed of the first video; video i uses seed + i."),
+    num: int = typer.Option(1, help="Number of videos (written as OUT_0, OUT_1, ...)."),
+    image: Path | None = typer.Option(None, help="First frame (PNG/JPEG): image -> video."),
+    fps: float = typer.Option(8.0, help="Frame rate of the written file."),
+    batch_size: int | None = typer.Option(None, help="Videos per forward pass (default: all)."),
+    device: str = typer.Option("cpu", help="torch device, e.g. cpu, cuda, cuda:1, mps."),
+) -> None:
+    """Generate videos from a text prompt with a trained model."""
+    import torch
+
+    from spacetime.data.image_folder import read_image
+    from spacetime.pipelines.video_pipeline import VideoPipeline
+    from spacetime.video.writer import write_video
+
+    if num < 1:
+        raise SpacetimeError(f"--num must be >= 1; got {num}")
+    if fps <= 0:
+        raise SpacetimeError(f"--fps must be positive; got {fps}")
+    paths = output_paths(out, num)
+    first = read_image(image) if image is not None else None
+    folder = resolve_pipeline(checkpoint)
+    try:
+        torch_device = torch.device(device)
+    except RuntimeError:
+        raise SpacetimeError(f"--device {device!r} is not a torch device") from None
+    started = time.perf_counter()
+    pipe = VideoPipeline.from_pretrained(folder, device=torch_device)
+    videos = pipe(
+        [prompt] * num,
+        seeds=[seed + i for i in range(num)],
+        frames=frames,
+        size=size,
+        steps=steps,
+        guidance=guidance,
+        sampler=sampler,
+        image=first,
+        batch_size=batch_size,
+    )  # uint8 (num, T, H, W, 3)
+    for path, video in zip(paths, videos, strict=True):
+        path.parent.mkdir(parents=True, exist_ok=True)
+        write_video(path, video, fps)
+    elapsed = time.perf_counter() - started
+    t, h, w = videos.shape[1:4]
+    for path in paths:
+        typer.echo(f"wrote {path} ({t} frames, {w}x{h}, {fps:g} fps)")
+    typer.echo(f"generated {num} video(s) from {folder} in {elapsed:.1f} s")
 
 
 def register(app: typer.Typer) -> None:
     """Add this module's commands to ``app``."""
+    app.command("generate")(generate)

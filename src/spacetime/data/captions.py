@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import csv
 import json
+import warnings
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -111,3 +112,20 @@ def list_captioned(
         caption = sidecar.read_text(encoding="utf-8").strip() if sidecar.is_file() else None
         entries.append(CaptionedFile(file, caption))
     return entries
+
+
+def warn_skipped(what: str, paths: list[Path], why: str) -> None:
+    """One warning for all the files a dataset drops: how many, why, and (up to 10) which."""
+    if paths:
+        names = ", ".join(str(p) for p in paths[:10]) + (" ..." if len(paths) > 10 else "")
+        warnings.warn(f"skipping {len(paths)} {what} ({why}): {names}", stacklevel=3)
+
+
+def warn_uncaptioned(missing: int, total: int, root: Path) -> None:
+    """One warning counting the ``missing`` of ``total`` kept files with no caption."""
+    if missing:
+        warnings.warn(
+            f"{missing} of {total} files under {root} have no caption; they train the "
+            "unconditional (empty prompt) branch",
+            stacklevel=3,
+        )

@@ -8,33 +8,32 @@ center-crop, as torchvision's ``Resize`` + ``CenterCrop`` do, so the aspect is n
 
 from __future__ import annotations
 
-import cv2
 import numpy as np
 import torch
 
 from spacetime.errors import SpacetimeError
+from spacetime.video.frames import parse_size, resize_frame
 
 Size = int | tuple[int, int]
 
 
 def as_hw(size: Size, *, name: str = "size") -> tuple[int, int]:
     """``size`` as ``(height, width)`` pixels; an int means a square. Raises on non-positive."""
-    if isinstance(size, int | np.integer):
-        height = width = int(size)
-    elif isinstance(size, tuple | list) and len(size) == 2:
-        height, width = int(size[0]), int(size[1])
-    else:
-        raise SpacetimeError(f"{name} must be an int or (height, width); got {size!r}")
-    if height < 1 or width < 1:
-        raise SpacetimeError(f"{name} must be positive; got {size!r}")
-    return height, width
+    try:
+        hw = parse_size(size)
+    except SpacetimeError as err:
+        raise SpacetimeError(f"{name}: {err}") from None
+    if hw is None:
+        raise SpacetimeError(f"{name} must be an int or (height, width); got None")
+    return hw
 
 
 def resize_center_crop(frames: np.ndarray, size: Size) -> np.ndarray:
     """Resize ``frames`` uint8 (T, H, W, 3) so they cover ``size``, then center-crop to it.
 
-    The scale is ``max(h / H, w / W)`` so the crop loses as little as possible; downscaling uses
-    area interpolation (no aliasing), upscaling bicubic. Returns uint8 (T, h, w, 3).
+    The scale is ``max(h / H, w / W)``, so the crop loses as little as possible and the aspect
+    ratio is kept; the resampling is :func:`spacetime.video.frames.resize_frame` (area when
+    shrinking, bilinear when enlarging). Returns uint8 (T, h, w, 3).
     """
     if frames.ndim != 4 or frames.shape[-1] != 3:
         raise SpacetimeError(f"expected frames (T, H, W, 3); got shape {frames.shape}")
@@ -43,14 +42,11 @@ def resize_center_crop(frames: np.ndarray, size: Size) -> np.ndarray:
     if (src_h, src_w) == (height, width):
         return np.ascontiguousarray(frames)
     scale = max(height / src_h, width / src_w)
-    new_h = max(height, round(src_h * scale))
-    new_w = max(width, round(src_w * scale))
-    interp = cv2.INTER_AREA if scale < 1 else cv2.INTER_CUBIC
-    top, left = (new_h - height) // 2, (new_w - width) // 2
+    cover = (max(height, round(src_h * scale)), max(width, round(src_w * scale)))
+    top, left = (cover[0] - height) // 2, (cover[1] - width) // 2
     out = np.empty((frames.shape[0], height, width, 3), dtype=np.uint8)
     for i, frame in enumerate(frames):
-        resized = cv2.resize(frame, (new_w, new_h), interpolation=interp)
-        out[i] = resized[top : top + height, left : left + width]
+        out[i] = resize_frame(frame, cover)[top : top + height, left : left + width]
     return out
 
 
@@ -60,7 +56,8 @@ def to_model_range(frames: np.ndarray) -> torch.Tensor:
         raise SpacetimeError(
             f"expected uint8 frames (T, H, W, 3); got {frames.dtype} shape {frames.shape}"
         )
-    video = torch.from_numpy(np.ascontiguousarray(frames)).permute(3, 0, 1, 2)  # (C, T, H, W)
+    pixels = torch.from_numpy(np.require(frames, requirements="CW"))  # (T, H, W, C), own copy
+    video = pixels.permute(3, 0, 1, 2)  # (C, T, H, W)
     return video.float().div_(127.5).sub_(1.0)
 
 

@@ -58,8 +58,7 @@ class FrameCondition:
         b, _, t = self.values.shape[:3]
         if tuple(self.mask.shape) != (b, t):
             raise ValueError(
-                f"FrameCondition mask {tuple(self.mask.shape)} does not match values "
-                f"(B={b}, T={t})"
+                f"FrameCondition mask {tuple(self.mask.shape)} does not match values (B={b}, T={t})"
             )
 
     def apply(self, x: torch.Tensor) -> torch.Tensor:

@@ -67,7 +67,9 @@ def sincos_1d(positions: torch.Tensor, dim: int) -> torch.Tensor:
     return torch.cat([torch.sin(args), torch.cos(args)], dim=1).float()  # (N, D)
 
 
-def sincos_2d(height: int, width: int, dim: int, device: torch.device | None = None) -> torch.Tensor:
+def sincos_2d(
+    height: int, width: int, dim: int, device: torch.device | None = None
+) -> torch.Tensor:
     """2D sin-cos position of a ``height x width`` grid, row-major: ``(height * width, dim)``.
 
     Half of the features encode the row, half the column (MAE, He et al. 2022; DiT).
@@ -88,7 +90,9 @@ def rotary_cos_sin(
     ``base ** (-2 (i mod dim/2) / dim)`` (RoFormer eq. 15, "rotate-half" layout).
     """
     assert dim % 2 == 0, "rotary position needs an even head width"
-    inv_freq = base ** (-torch.arange(0, dim, 2, dtype=torch.float32, device=positions.device) / dim)
+    inv_freq = base ** (
+        -torch.arange(0, dim, 2, dtype=torch.float32, device=positions.device) / dim
+    )
     angles = positions.float()[:, None] * inv_freq[None]  # (N, D/2)
     angles = torch.cat([angles, angles], dim=-1)  # (N, D)
     return angles.cos(), angles.sin()

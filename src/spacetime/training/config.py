@@ -5,7 +5,11 @@ three layers, each overriding the previous one:
 
 1. the dataclass defaults below (a comment on each says why),
 2. a named preset (``configs/<name>.yaml``) or a YAML file (``--config FILE``),
-3. ``--set key.sub=value`` overrides, parsed as YAML scalars and checked against the field type.
+3. ``--set key.sub=value`` overrides, parsed as YAML values and checked against the field type.
+
+Nested sections merge key by key; dict-valued fields (``model.overrides``, ``masks.probs``,
+``objective.options``) are replaced as a whole by a mapping, or one entry at a time with
+``--set model.overrides.depth=4``.
 
 Unknown presets, unknown keys and badly typed values raise :class:`SpacetimeError` naming the
 key and listing the valid choices. The resolved config is written beside every run
@@ -24,11 +28,11 @@ from typing import Any
 
 import yaml
 
+from spacetime.diffusion.masks import MASK_STRATEGIES, FrameMaskConfig
 from spacetime.errors import SpacetimeError
 
 __all__ = [
     "DataConfig",
-    "MaskConfig",
     "ModelConfig",
     "ObjectiveConfig",
     "OptimConfig",
@@ -61,20 +65,24 @@ class ModelConfig:
 class TextConfig:
     """The text encoder and caption dropout (for classifier-free guidance)."""
 
-    kind: str = "word"  # word (trainable, vocabulary from the captions) | hf (local dir) | none
+    kind: str = "word"  # word (trainable, vocabulary from the captions) | hf (local dir)
     dim: int = 64  # token width D of the word-level encoder
+    layers: int = 2  # transformer layers of the word-level encoder
+    heads: int = 4  # attention heads of the word-level encoder (divide dim)
     path: str = ""  # kind=hf: local directory of a Hugging Face text encoder (no downloads)
     caption_dropout: float = 0.1  # P(caption -> ""): trains the unconditional branch of CFG
 
 
 @dataclass
 class ObjectiveConfig:
-    """The diffusion objective (noising, target, weighting): see spacetime.diffusion."""
+    """The diffusion objective (noising, target, weighting); see ``build_objective``."""
 
-    kind: str = "ddpm"  # ddpm (discrete noise schedule) | flow (rectified flow matching)
-    prediction: str = "v"  # eps | v | x0 (ddpm) or velocity (flow): the network's target
-    schedule: str = "cosine"  # noise schedule of kind=ddpm: linear | cosine
-    timesteps: int = 1000  # discrete training timesteps of kind=ddpm
+    kind: str = "gaussian"  # gaussian (DDPM-style, discrete t) | flow (rectified flow matching)
+    prediction: str = "v"  # kind=gaussian: eps | v | x0; v is stable at every noise level
+    schedule: str = "cosine"  # kind=gaussian: linear | cosine | scaled-linear noise schedule
+    options: dict[str, Any] = field(default_factory=dict)  # other objective options, e.g.
+    # loss_weighting: min-snr, per_frame_t: true, zero_terminal_snr: true (gaussian);
+    # time_sampling: logit-normal, shift: 3.0 (flow)
 
 
 @dataclass
@@ -90,22 +98,6 @@ class DataConfig:
     image_ratio: float = 0.0  # P(a step trains on images as T=1 clips, temporal layers bypassed)
     image_path: str = ""  # image_ratio>0: image folder; "" = single frames of the clips
     num_workers: int = 0  # DataLoader worker processes (0 = load in the training process)
-
-
-@dataclass
-class MaskConfig:
-    """Random frame-mask strategies (DESIGN.md frame conditioning): name -> probability."""
-
-    probs: dict[str, float] = field(
-        default_factory=lambda: {
-            "none": 0.5,  # text -> video: nothing given
-            "first": 0.2,  # image -> video / prediction: a few first frames given
-            "last": 0.05,  # backwards prediction
-            "first_last": 0.1,  # interpolation between given ends
-            "every_k": 0.05,  # temporal super-resolution
-            "random": 0.1,  # any subset: inpainting in time
-        }
-    )
 
 
 @dataclass
@@ -131,7 +123,7 @@ class TrainConfig:
     text: TextConfig = field(default_factory=TextConfig)
     objective: ObjectiveConfig = field(default_factory=ObjectiveConfig)
     data: DataConfig = field(default_factory=DataConfig)
-    masks: MaskConfig = field(default_factory=MaskConfig)
+    masks: FrameMaskConfig = field(default_factory=FrameMaskConfig)  # frame-mask mixture
     optim: OptimConfig = field(default_factory=OptimConfig)
     batch_size: int = 16  # clips per optimizer step, over all processes and accumulation rounds
     micro_batch_size: int = 0  # clips per forward pass per process (0 = batch_size / processes)
@@ -174,11 +166,22 @@ def preset_dir() -> Path:
 
 
 def list_presets() -> list[str]:
-    """Names of the available presets (``configs/*.yaml`` without the suffix), sorted."""
+    """Names of the training presets (``configs/*.yaml`` without the suffix), sorted.
+
+    ``configs/`` also holds recipes of other commands (e.g. the autoencoder's); only files
+    that resolve to a :class:`TrainConfig` are training presets.
+    """
     directory = preset_dir()
     if not directory.is_dir():
         return []
-    return sorted(p.stem for p in directory.glob("*.yaml"))
+    names = []
+    for path in sorted(directory.glob("*.yaml")):
+        try:
+            config_from_dict(_read_yaml(path), source=str(path))
+        except SpacetimeError:
+            continue
+        names.append(path.stem)
+    return names
 
 
 def _read_yaml(path: Path) -> dict[str, Any]:
@@ -197,12 +200,17 @@ def _read_yaml(path: Path) -> dict[str, Any]:
 
 def load_preset(name: str) -> TrainConfig:
     """The preset ``name`` (``configs/<name>.yaml``) over the defaults."""
+    path = preset_dir() / f"{name}.yaml"
     names = list_presets()
+    if name not in names and path.is_file():  # a recipe of another command
+        raise SpacetimeError(
+            f"{path} is not a training preset; training presets: {', '.join(names)}"
+        )
     if name not in names:
         raise SpacetimeError(
             f"unknown preset {name!r}; expected one of: {', '.join(names) or '(none found)'}"
         )
-    return config_from_dict(_read_yaml(preset_dir() / f"{name}.yaml"), source=f"preset {name}")
+    return config_from_dict(_read_yaml(path), source=f"preset {name}")
 
 
 def load_config(
@@ -262,17 +270,31 @@ def parse_set(item: str) -> tuple[str, Any]:
 
 
 def apply_overrides(config: TrainConfig, items: list[str]) -> TrainConfig:
-    """Apply ``key.sub=value`` strings in order; returns a new config."""
+    """Apply ``key.sub=value`` strings in order; returns a new config.
+
+    A mapping value replaces a dict field (``masks.probs={none: 1.0}``); a key below a dict
+    field sets one entry and keeps the others (``model.overrides.depth=4``).
+    """
     for item in items:
         key, value = parse_set(item)
-        nested: dict[str, Any] = {}
-        cursor = nested
-        parts = key.split(".")
-        for part in parts[:-1]:
-            cursor = cursor.setdefault(part, {})
-        cursor[parts[-1]] = value
-        config = _merge(config, nested, source=f"--set {item}")
+        config = _set_path(config, key.split("."), value, source=f"--set {item}")
     return config
+
+
+def _set_path(base: Any, parts: list[str], value: Any, *, source: str, prefix: str = "") -> Any:
+    """A copy of dataclass ``base`` with the dotted path ``parts`` set to ``value``."""
+    head, rest = parts[0], parts[1:]
+    current = getattr(base, head, None) if head in typing.get_type_hints(type(base)) else None
+    if rest and dataclasses.is_dataclass(current):
+        inner = _set_path(current, rest, value, source=source, prefix=f"{prefix}{head}.")
+        return dataclasses.replace(base, **{head: inner})
+    if rest and isinstance(current, dict) and len(rest) == 1:
+        entries = {**current, rest[0]: value}
+        return _merge(base, {head: entries}, source=source, prefix=prefix)
+    nested: Any = value
+    for part in reversed(rest):
+        nested = {part: nested}
+    return _merge(base, {head: nested}, source=source, prefix=prefix)
 
 
 def _merge(base: Any, data: dict[str, Any], *, source: str, prefix: str = "") -> Any:
@@ -293,13 +315,7 @@ def _merge(base: Any, data: dict[str, Any], *, source: str, prefix: str = "") ->
         current = getattr(base, key)
         if dataclasses.is_dataclass(current):
             changes[key] = _merge(current, value, source=source, prefix=f"{prefix}{key}.")
-        elif isinstance(current, dict) and isinstance(value, dict):
-            value_type = typing.get_args(hints[key])[1]
-            merged = dict(current)
-            for k, v in value.items():
-                merged[str(k)] = _coerce(v, value_type, f"{prefix}{key}.{k}", source)
-            changes[key] = merged
-        else:
+        else:  # a mapping replaces a dict field as a whole
             changes[key] = _coerce(value, hints[key], prefix + key, source)
     return dataclasses.replace(base, **changes)
 
@@ -314,6 +330,11 @@ def _coerce(value: Any, tp: Any, key: str, source: str) -> Any:
     if tp is Any:
         return value
     origin = typing.get_origin(tp)
+    if origin is tuple and typing.get_args(tp)[1:] == (Ellipsis,):
+        if not isinstance(value, (list, tuple)):
+            fail()
+        item = typing.get_args(tp)[0]
+        return tuple(_coerce(v, item, f"{key}[{i}]", source) for i, v in enumerate(value))
     if origin is tuple:
         args = typing.get_args(tp)
         if not isinstance(value, (list, tuple)) or len(value) != len(args):
@@ -330,7 +351,12 @@ def _coerce(value: Any, tp: Any, key: str, source: str) -> Any:
             for k, v in value.items()
         }
     if origin in (typing.Union, types.UnionType):
-        fail()  # no union-typed fields in TrainConfig
+        args = [a for a in typing.get_args(tp) if a is not type(None)]
+        if value is None and len(args) < len(typing.get_args(tp)):
+            return None
+        if len(args) != 1:
+            fail()
+        return _coerce(value, args[0], key, source)
     if tp is bool:
         if not isinstance(value, bool):
             fail()
@@ -361,7 +387,7 @@ def diff_configs(a: TrainConfig, b: TrainConfig) -> list[str]:
     def flat(d: dict[str, Any], prefix: str = "") -> dict[str, Any]:
         out: dict[str, Any] = {}
         for k, v in d.items():
-            if isinstance(v, dict) and k not in ("overrides", "probs"):
+            if isinstance(v, dict) and k not in ("overrides", "probs", "options"):
                 out.update(flat(v, f"{prefix}{k}."))
             else:
                 out[prefix + k] = v
@@ -372,7 +398,8 @@ def diff_configs(a: TrainConfig, b: TrainConfig) -> list[str]:
 
 
 _CHOICES: dict[str, tuple[str, ...]] = {
-    "text.kind": ("word", "hf", "none"),
+    "text.kind": ("word", "hf"),
+    "objective.kind": ("gaussian", "flow"),
     "data.kind": ("shapes", "video_folder", "image_folder"),
     "optim.schedule": ("constant", "cosine"),
     "mixed_precision": ("no", "bf16", "fp16"),
@@ -387,6 +414,7 @@ def validate_config(config: TrainConfig) -> None:
     """
     flat = {
         "text.kind": config.text.kind,
+        "objective.kind": config.objective.kind,
         "data.kind": config.data.kind,
         "optim.schedule": config.optim.schedule,
         "mixed_precision": config.mixed_precision,
@@ -402,6 +430,8 @@ def validate_config(config: TrainConfig) -> None:
         "log_every": config.log_every,
         "checkpoint_every": config.checkpoint_every,
         "text.dim": config.text.dim,
+        "text.layers": config.text.layers,
+        "text.heads": config.text.heads,
     }
     for key, value in positive.items():
         if value < 1:
@@ -414,6 +444,7 @@ def validate_config(config: TrainConfig) -> None:
         "optim.grad_clip": config.optim.grad_clip,
         "optim.weight_decay": config.optim.weight_decay,
         "data.num_workers": config.data.num_workers,
+        "seed": config.seed,
     }
     for key, value in non_negative.items():
         if value < 0:
@@ -432,6 +463,12 @@ def validate_config(config: TrainConfig) -> None:
     if config.optim.lr <= 0:
         raise SpacetimeError(f"optim.lr must be > 0, got {config.optim.lr}")
     probs = config.masks.probs
+    unknown = sorted(set(probs) - set(MASK_STRATEGIES))
+    if unknown:
+        raise SpacetimeError(
+            f"unknown frame-mask strategy {', '.join(unknown)} in masks.probs; expected keys "
+            f"among {', '.join(MASK_STRATEGIES)}"
+        )
     if any(p < 0 for p in probs.values()) or sum(probs.values()) <= 0:
         raise SpacetimeError(f"masks.probs must be >= 0 with a positive sum, got {probs}")
     if config.data.kind != "shapes" and not config.data.path:

@@ -7,6 +7,9 @@ One :class:`VideoReport` per clip holds exactly the per-entry schema of DESIGN.m
      "caption": "...",          # only when a caption was given
      "oracle": {...}}           # only when the caption is of ShapesWorld form
 
+``video`` is the path as given (file names can repeat across folders); ``frames``, ``height``
+and ``width`` describe the clip that was scored (after ``--max-frames`` / ``--size``).
+
 A report file (``spacetime eval --json``) is a top-level object, so that it can say which
 version wrote it::
 
@@ -26,24 +29,32 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from tqdm.auto import tqdm
 
 from spacetime import __version__
+from spacetime.data.captions import read_manifest
 from spacetime.data.shapes import is_shapes_caption
 from spacetime.errors import SpacetimeError
-from spacetime.evaluation.metrics import METRIC_NAMES, compute_metrics
+from spacetime.evaluation.metrics import compute_metrics
 from spacetime.evaluation.oracle import score_video
 from spacetime.evaluation.report.plots import strip_png
-from spacetime.video import VideoError, list_videos, read_video
+from spacetime.video import list_videos, read_video
+
+MOTION_METRIC = "dynamic_degree"
+"""The one metric that is not a failure: the amount of motion (its maximum is not a defect)."""
 
 __all__ = [
+    "MOTION_METRIC",
     "EvalRun",
     "VideoReport",
     "collect_videos",
     "evaluate_frames",
     "evaluate_video",
+    "evaluate_videos",
     "load_captions",
     "load_report",
     "match_captions",
+    "write_json",
     "write_report",
 ]
 
@@ -110,7 +121,7 @@ class VideoReport:
         return {
             name: int(series["worst_frame"]) + 1
             for name, series in self.metrics.items()
-            if name != "dynamic_degree" and series.get("per_frame")
+            if name != MOTION_METRIC and series.get("per_frame")
         }
 
 
@@ -143,10 +154,7 @@ def collect_videos(inputs: Sequence[Path | str]) -> list[Path]:
         path = Path(item)
         if not path.exists():
             raise SpacetimeError(f"{path}: no such file or directory; expected a video or a folder")
-        try:
-            found = list_videos(path)
-        except VideoError as err:
-            raise SpacetimeError(str(err)) from err
+        found = list_videos(path)  # raises VideoError (a SpacetimeError) for a non-video file
         if not found:
             raise SpacetimeError(f"{path}: no video files found (expected .mp4, .gif, ...)")
         paths.extend(p for p in found if p not in paths)
@@ -154,38 +162,13 @@ def collect_videos(inputs: Sequence[Path | str]) -> list[Path]:
 
 
 def load_captions(path: Path | str) -> dict[str, str]:
-    """Read a ``captions.jsonl`` file into ``{file name: caption}``.
+    """Read a captions manifest (``captions.jsonl`` or ``.csv``) into ``{file name: caption}``.
 
-    Each non-empty line must be a JSON object with string fields ``file`` and ``caption``;
-    ``file`` is matched against the video's file name (directories are ignored).
+    Rows are ``{"file": ..., "caption": ...}`` (see :func:`spacetime.data.captions.read_manifest`);
+    ``file`` is matched against the video's file name, whatever folder it is in.
     """
-    path = Path(path)
-    if not path.is_file():
-        raise SpacetimeError(f"captions file {path} does not exist; expected a .jsonl file")
-    captions: dict[str, str] = {}
-    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
-        if not line.strip():
-            continue
-        try:
-            item = json.loads(line)
-        except json.JSONDecodeError as err:
-            raise SpacetimeError(
-                f"{path}:{number}: not valid JSON ({err.msg}); expected one object per line "
-                'like {"file": "clip.mp4", "caption": "..."}'
-            ) from err
-        if not (
-            isinstance(item, dict)
-            and isinstance(item.get("file"), str)
-            and isinstance(item.get("caption"), str)
-        ):
-            raise SpacetimeError(
-                f'{path}:{number}: expected an object with string fields "file" and "caption", '
-                f"got {line.strip()[:80]!r}"
-            )
-        captions[Path(item["file"]).name] = item["caption"]
-    if not captions:
-        raise SpacetimeError(f"captions file {path} is empty; expected one JSON object per line")
-    return captions
+    entries = read_manifest(path)
+    return {entry.path.name: entry.caption for entry in entries if entry.caption is not None}
 
 
 def match_captions(
@@ -218,23 +201,13 @@ def evaluate_frames(
     The oracle runs only when ``caption`` is of ShapesWorld form (it needs the scene the caption
     describes); other captions are kept in the report but not scored.
     """
-    if frames.ndim != 4 or frames.shape[-1] != 3 or frames.dtype != np.uint8:
-        raise SpacetimeError(
-            f"{video}: expected uint8 frames of shape (T, H, W, 3), got {frames.dtype} "
-            f"{tuple(frames.shape)}"
-        )
-    if frames.shape[0] < 2:
-        raise SpacetimeError(f"{video}: has {frames.shape[0]} frame(s); at least 2 are needed")
-    unknown = sorted(set(names or ()) - set(METRIC_NAMES))
-    if unknown:
-        raise SpacetimeError(f"unknown metric(s) {unknown}; expected some of {list(METRIC_NAMES)}")
-    series = compute_metrics(
+    series = compute_metrics(  # raises SpacetimeError for bad frames or unknown metric names
         frames, names=list(names) if names else None, analysis_size=analysis_size
     )
     metrics = {name: _plain(s.to_dict()) for name, s in series.items()}
     oracle = None
     if caption is not None and is_shapes_caption(caption):
-        oracle = _plain(score_video(frames, caption).to_dict())
+        oracle = _plain(score_video(frames, caption, fps=fps).to_dict())
     report = VideoReport(
         video=video,
         frames=int(frames.shape[0]),
@@ -246,8 +219,18 @@ def evaluate_frames(
         oracle=oracle,
     )
     if with_strip:
-        report.strip = strip_png(frames, report)
+        # A metric's worst transition i -> i + 1 is marked on frame i + 1, where it shows.
+        report.strip = strip_png(frames, set(report.worst_frames().values()))
     return report
+
+
+def _check_options(max_frames: int | None, size: int | None) -> None:
+    if max_frames is not None and max_frames < 2:
+        raise SpacetimeError(f"--max-frames must be at least 2, got {max_frames}")
+    if size is not None and size < 16:
+        raise SpacetimeError(
+            f"--size must be at least 16 pixels (the metrics' minimum), got {size}"
+        )
 
 
 def evaluate_video(
@@ -260,18 +243,27 @@ def evaluate_video(
     analysis_size: int = 256,
     with_strip: bool = False,
 ) -> VideoReport:
-    """Decode ``path`` (at most ``max_frames`` frames, resized by ``size`` px) and evaluate it."""
+    """Decode ``path`` and evaluate it (see :func:`evaluate_frames`).
+
+    ``max_frames`` keeps the first frames only; ``size`` (px) resizes the clip so that its
+    longer side is ``size``, aspect ratio kept, before the metrics, the oracle and the strip
+    (the report's ``height``/``width`` are then those of the resized clip).
+    """
     path = Path(path)
-    if max_frames is not None and max_frames < 2:
-        raise SpacetimeError(f"--max-frames must be at least 2, got {max_frames}")
-    if size is not None and size < 8:
-        raise SpacetimeError(f"--size must be at least 8 pixels, got {size}")
-    try:
-        clip = read_video(path, max_frames=max_frames, size=size)
-    except VideoError as err:
-        raise SpacetimeError(str(err)) from err
+    _check_options(max_frames, size)
+    shape = None
+    if size is not None:
+        # Resize while decoding (one frame first, for the aspect ratio): a long clip is never
+        # held at full resolution.
+        height, width = read_video(path, max_frames=1).frames.shape[1:3]
+        scale = size / max(height, width)
+        shape = (max(1, round(height * scale)), max(1, round(width * scale)))
+    clip = read_video(path, max_frames=max_frames, size=shape)  # VideoError: a SpacetimeError
+    frames = clip.frames
+    if frames.shape[0] < 2:
+        raise SpacetimeError(f"{path}: has {frames.shape[0]} frame; at least 2 are needed")
     return evaluate_frames(
-        clip.frames,
+        frames,
         video=str(path),
         fps=clip.fps,
         caption=caption,
@@ -281,12 +273,51 @@ def evaluate_video(
     )
 
 
-def write_report(path: Path | str, run: EvalRun) -> Path:
-    """Write ``run`` as indented JSON; returns the path."""
+def evaluate_videos(
+    paths: Sequence[Path],
+    *,
+    captions: Sequence[str | None] | None = None,
+    max_frames: int | None = None,
+    size: int | None = None,
+    names: Iterable[str] | None = None,
+    analysis_size: int = 256,
+    with_strip: bool = False,
+    progress: bool = True,
+    desc: str = "evaluating",
+) -> list[VideoReport]:
+    """:func:`evaluate_video` on each path (with its caption), with a tqdm bar on stderr."""
+    captions = list(captions) if captions is not None else [None] * len(paths)
+    if len(captions) != len(paths):
+        raise ValueError(f"{len(captions)} captions for {len(paths)} videos")
+    names = list(names) if names is not None else None
+    _check_options(max_frames, size)  # before the first file, not after a long decode
+    # disable=None: tqdm hides the bar when stderr is not a terminal (logs, CI).
+    bar = tqdm(paths, desc=desc, unit="video", disable=None if progress else True, leave=False)
+    return [
+        evaluate_video(
+            path,
+            caption=caption,
+            max_frames=max_frames,
+            size=size,
+            names=names,
+            analysis_size=analysis_size,
+            with_strip=with_strip,
+        )
+        for path, caption in zip(bar, captions, strict=True)
+    ]
+
+
+def write_json(path: Path | str, data: Any) -> Path:
+    """Write JSON-native ``data`` indented, creating parent folders; returns the path."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(run.to_dict(), indent=2) + "\n", encoding="utf-8")
+    path.write_text(json.dumps(data, indent=2) + "\n", encoding="utf-8")
     return path
+
+
+def write_report(path: Path | str, run: EvalRun) -> Path:
+    """Write ``run`` (the top-level object of the module docstring) as JSON; returns the path."""
+    return write_json(path, run.to_dict())
 
 
 def load_report(path: Path | str) -> EvalRun:

@@ -1,0 +1,225 @@
+"""One sampling loop over diffusers schedulers, with guidance, frame conditioning and
+per-sample seeds.
+
+diffusers' schedulers supply the timesteps and the update rule (``SAMPLERS``); this loop adds
+what they leave to pipelines:
+
+- classifier-free guidance (:func:`~spacetime.diffusion.guidance.classifier_free_guidance`),
+  optionally with one scale per frame;
+- frame conditioning: given frames are re-imposed, clean and at ``t = 0``, before every network
+  call and after every step, so they come out exactly as given;
+- per-sample seeds (as in NVlabs/edm2): sample ``i`` draws its initial noise and every per-step
+  noise (DDPM) from its own ``torch.Generator(seed_i)`` on the CPU, so a seed gives the same
+  video whatever the batch it is in and whatever the device;
+- a tqdm progress bar and a per-step ``callback(step, t, x)``.
+
+The network's ``t`` is the scheduler's own timestep, which is in training units for every
+sampler here (see :mod:`spacetime.diffusion.objectives`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+
+import torch
+from tqdm.auto import tqdm
+
+from spacetime.diffusion.guidance import classifier_free_guidance, guidance_scale
+from spacetime.diffusion.objectives import Denoiser, Objective
+from spacetime.diffusion.samplers import SAMPLERS
+from spacetime.errors import SpacetimeError
+from spacetime.models.conditioning import FrameCondition, TextEmbedding
+
+__all__ = ["SAMPLERS", "sample"]
+
+#: ``callback(step, t, x)``: step index from 0, the scheduler timestep, the current (B, C, T, H, W).
+StepCallback = Callable[[int, float, torch.Tensor], None]
+
+
+def _model_device_dtype(model: Denoiser) -> tuple[torch.device, torch.dtype]:
+    """Device and floating dtype of the first floating parameter (CPU / float32 if none)."""
+    if isinstance(model, torch.nn.Module):
+        for p in model.parameters():
+            if p.is_floating_point():
+                return p.device, p.dtype
+    return torch.device("cpu"), torch.float32
+
+
+def _batched_text(text: TextEmbedding, batch: int, name: str) -> TextEmbedding:
+    """``text`` with batch ``batch`` (a batch-1 embedding is repeated)."""
+    n = text.tokens.shape[0]
+    if n == batch:
+        return text
+    if n == 1:
+        return TextEmbedding(text.tokens.expand(batch, -1, -1), text.mask.expand(batch, -1))
+    raise SpacetimeError(f"{name} has batch {n}; expected 1 or one per seed ({batch})")
+
+
+def _batched_frames(
+    frames: FrameCondition, batch: int, shape: tuple[int, int, int, int]
+) -> FrameCondition:
+    """``frames`` checked against ``(B,) + shape``; a batch-1 condition is repeated."""
+    if tuple(frames.values.shape[1:]) != tuple(shape):
+        raise SpacetimeError(
+            f"given frames have shape {tuple(frames.values.shape[1:])} (C, T, H, W) but the "
+            f"video to sample is {tuple(shape)}"
+        )
+    n = frames.mask.shape[0]
+    if n == batch:
+        return frames
+    if n == 1:
+        return FrameCondition(
+            frames.mask.expand(batch, -1), frames.values.expand(batch, -1, -1, -1, -1)
+        )
+    raise SpacetimeError(f"given frames have batch {n}; expected 1 or one per seed ({batch})")
+
+
+def _initial_noise(
+    generators: list[torch.Generator], shape: tuple[int, int, int, int]
+) -> torch.Tensor:
+    """``(B, C, T, H, W)`` standard normal float32, row ``i`` from ``generators[i]`` (CPU)."""
+    return torch.stack([torch.randn(shape, generator=g, dtype=torch.float32) for g in generators])
+
+
+def _guided(
+    model: Denoiser,
+    text: TextEmbedding,
+    null_text: TextEmbedding,
+    frames: FrameCondition | None,
+    scale: torch.Tensor,
+    rescale: float,
+) -> Callable[[torch.Tensor, torch.Tensor], torch.Tensor]:
+    """``denoise(x (B, C, T, H, W), t)``: the guided output, running the conditional and the
+    unconditional branch as one batch of 2B (frames are given to both branches)."""
+    both_text = TextEmbedding.cat([text, null_text])
+    both_frames = None
+    if frames is not None:
+        both_frames = FrameCondition(
+            torch.cat([frames.mask, frames.mask]), torch.cat([frames.values, frames.values])
+        )
+
+    def denoise(x: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
+        out = model(
+            torch.cat([x, x]), torch.cat([t, t]), text=both_text, frames=both_frames
+        )  # (2B, C, T, H, W)
+        cond, uncond = out.chunk(2)  # (B, C, T, H, W) each
+        return classifier_free_guidance(cond, uncond, scale, rescale=rescale)
+
+    return denoise
+
+
+def sample(
+    model: Denoiser,
+    objective: Objective,
+    *,
+    shape: tuple[int, int, int, int],
+    seeds: Sequence[int],
+    text: TextEmbedding | None = None,
+    null_text: TextEmbedding | None = None,
+    guidance: float | torch.Tensor = 1.0,
+    guidance_rescale: float = 0.0,
+    frames: FrameCondition | None = None,
+    sampler: str = "ddim",
+    steps: int = 25,
+    callback: StepCallback | None = None,
+    progress: bool = True,
+    device: torch.device | str | None = None,
+    dtype: torch.dtype | None = None,
+) -> torch.Tensor:
+    """Sample ``len(seeds)`` videos of shape ``shape = (C, T, H, W)`` from ``model``.
+
+    Args:
+        model: the denoiser, ``model(x_t, t, *, text, frames) -> (B, C, T, H, W)`` trained
+            with ``objective``. A module in training mode is switched to eval for the call.
+        objective: the training objective; it picks the scheduler configuration.
+        shape: ``(C, T, H, W)`` of one sample, in the model's data space.
+        seeds: one integer seed per sample; the batch size is ``len(seeds)``.
+        text: the prompt embedding, batch 1 (shared) or ``len(seeds)``.
+        null_text: the embedding of the empty prompt "", needed when ``guidance != 1``.
+        guidance: classifier-free guidance scale ``w``, a number or one per frame ``(T,)``;
+            ``w = 1`` (everywhere) skips the unconditional pass and is exactly unguided.
+        guidance_rescale: φ of guidance rescaling (Lin et al. 2024), 0 disables it.
+        frames: given frames (batch 1 or ``len(seeds)``), kept exactly in the output.
+        sampler: a key of :data:`SAMPLERS` compatible with ``objective``.
+        steps: number of network evaluations (``len(scheduler.timesteps)``).
+        callback: called after every step as ``callback(step, t, x)``.
+        progress: show a tqdm bar.
+        device, dtype: where and in what precision the network runs (default: the model's).
+            The sampler state stays float32 (float64 when ``dtype`` is float64).
+
+    Returns:
+        ``(B, C, T, H, W)`` samples in the objective's data space (``[-1, 1]`` for pixels).
+    """
+    if len(shape) != 4 or any(int(s) < 1 for s in shape):
+        raise SpacetimeError(f"shape must be (C, T, H, W) of positive sizes, got {shape}")
+    shape = tuple(int(s) for s in shape)  # type: ignore[assignment]
+    seeds = [int(s) for s in seeds]
+    if not seeds:
+        raise SpacetimeError("seeds must hold at least one seed (one per sample)")
+    batch, n_frames = len(seeds), shape[1]
+    model_device, model_dtype = _model_device_dtype(model)
+    device = torch.device(device) if device is not None else model_device
+    dtype = dtype or model_dtype
+    state_dtype = torch.float64 if dtype == torch.float64 else torch.float32
+
+    scale = guidance_scale(guidance, n_frames)
+    use_cfg = bool((scale != 1).any())
+    if use_cfg and (text is None or null_text is None):
+        raise SpacetimeError(
+            f"guidance {guidance} needs both text and null_text (the encoded empty prompt); "
+            "use guidance=1 for unguided sampling"
+        )
+    if text is not None:
+        text = _batched_text(text, batch, "text")
+        text = TextEmbedding(text.tokens.to(device, dtype), text.mask.to(device))
+    if use_cfg:
+        assert null_text is not None  # checked above
+        null_text = _batched_text(null_text, batch, "null_text")
+        null_text = TextEmbedding(null_text.tokens.to(device, dtype), null_text.mask.to(device))
+    if frames is not None:
+        frames = _batched_frames(frames, batch, shape)
+        frames = FrameCondition(frames.mask.to(device), frames.values.to(device, state_dtype))
+
+    scheduler = objective.scheduler(sampler, steps, device=device)
+    generators = [torch.Generator("cpu").manual_seed(s) for s in seeds]
+    # σ_max-scaled noise for Euler's variance-exploding state; 1 for the others
+    init_sigma = getattr(scheduler, "init_noise_sigma", 1.0)
+    x = _initial_noise(generators, shape).to(device, state_dtype) * init_sigma
+    if frames is not None:
+        x = frames.apply(x)
+
+    # the network sees the given frames in its own dtype; the state keeps them in state_dtype
+    model_frames = None if frames is None else FrameCondition(frames.mask, frames.values.to(dtype))
+    if use_cfg:
+        assert text is not None and null_text is not None
+        denoise = _guided(model, text, null_text, model_frames, scale, guidance_rescale)
+    else:
+
+        def denoise(x_in: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
+            return model(x_in, t, text=text, frames=model_frames)
+
+    was_training = isinstance(model, torch.nn.Module) and model.training
+    if was_training:
+        model.eval()
+    try:
+        with torch.no_grad():
+            for i, ts in enumerate(
+                tqdm(scheduler.timesteps, disable=not progress, desc=f"sampling ({sampler})")
+            ):
+                x_in = x
+                if hasattr(scheduler, "scale_model_input"):  # Euler: x / √(σ² + 1)
+                    x_in = scheduler.scale_model_input(x, ts)
+                t = ts.to(device, torch.float32).expand(batch)  # (B,) in training units
+                if frames is not None:
+                    x_in = frames.apply(x_in)
+                    t = t[:, None].expand(batch, n_frames).masked_fill(frames.mask, 0.0)  # (B, T)
+                out = denoise(x_in.to(dtype), t)  # (B, C, T, H, W)
+                x = scheduler.step(out.to(state_dtype), ts, x, generator=generators).prev_sample
+                if frames is not None:
+                    x = frames.apply(x)
+                if callback is not None:
+                    callback(i, float(ts), x)
+    finally:
+        if was_training:
+            model.train()
+    return x

@@ -1,0 +1,171 @@
+"""Atomic, pickle-free training checkpoints.
+
+Layout of ``RUN/checkpoint/``::
+
+    pipeline/               VideoPipeline.save_pretrained: the EMA weights, loadable with
+                            VideoPipeline.from_pretrained (what `spacetime generate` reads)
+    state/model.safetensors the raw (non-EMA) trainable weights, by parameter name
+    state/ema.safetensors   the EMA shadows (float32)
+    state/optimizer.safetensors + optimizer.json
+                            the optimizer state: tensors by "<param index>.<key>", the rest
+                            (param groups, hyper-parameters) as JSON
+    state/trainer.json      step, seed, samples seen, EMA update count, scheduler state
+    COMPLETE                written last: a folder without it is never read
+
+Writing is atomic: everything goes to ``RUN/.checkpoint.tmp`` first; only when it is complete
+is the previous checkpoint renamed to ``RUN/.checkpoint.old``, the new one renamed into
+place and the old one deleted. A process killed at any moment therefore leaves either the
+previous complete checkpoint or the new one (:func:`find_checkpoint` also looks at
+``.checkpoint.old`` for a kill between the two renames).
+
+No RNG state is stored: every random stream of the trainer is re-derived from
+``(seed, step, shard)`` (see :mod:`spacetime.training.seeding`), so the step is enough.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import torch
+from safetensors.torch import load_file, save_file
+
+__all__ = [
+    "CHECKPOINT_NAME",
+    "TrainingState",
+    "find_checkpoint",
+    "load_state",
+    "optimizer_state_from_tensors",
+    "optimizer_state_to_tensors",
+    "save_checkpoint",
+]
+
+CHECKPOINT_NAME = "checkpoint"
+_COMPLETE = "COMPLETE"
+
+
+@dataclass
+class TrainingState:
+    """Everything needed to continue training bit-exactly.
+
+    ``model``/``ema`` map parameter names to tensors; ``optimizer`` is a torch optimizer
+    ``state_dict()``; ``meta`` is JSON (step, seed, samples seen, scheduler state, ...).
+    """
+
+    model: dict[str, torch.Tensor]
+    ema: dict[str, torch.Tensor]
+    optimizer: dict[str, Any]
+    meta: dict[str, Any]
+
+    @property
+    def step(self) -> int:
+        """Optimizer steps completed when the state was saved."""
+        return int(self.meta["step"])
+
+
+def optimizer_state_to_tensors(
+    state_dict: dict[str, Any],
+) -> tuple[dict[str, torch.Tensor], dict[str, Any]]:
+    """Split a torch optimizer ``state_dict`` into safetensors-ready tensors and JSON.
+
+    Tensors of ``state[i][key]`` become ``"{i}.{key}"``; non-tensor per-parameter values and
+    ``param_groups`` go to the JSON part (tuples become lists).
+    """
+    tensors: dict[str, torch.Tensor] = {}
+    scalars: dict[str, dict[str, Any]] = {}
+    for index, slots in state_dict["state"].items():
+        for key, value in slots.items():
+            if isinstance(value, torch.Tensor):
+                tensors[f"{index}.{key}"] = value.detach().cpu().contiguous().clone()
+            else:
+                scalars.setdefault(str(index), {})[key] = value
+    groups = [
+        {k: list(v) if isinstance(v, tuple) else v for k, v in group.items()}
+        for group in state_dict["param_groups"]
+    ]
+    return tensors, {"param_groups": groups, "scalars": scalars}
+
+
+def optimizer_state_from_tensors(
+    tensors: dict[str, torch.Tensor], meta: dict[str, Any]
+) -> dict[str, Any]:
+    """Inverse of :func:`optimizer_state_to_tensors`: a ``state_dict`` for ``load_state_dict``."""
+    state: dict[int, dict[str, Any]] = {}
+    for name, tensor in tensors.items():
+        index, key = name.split(".", 1)
+        state.setdefault(int(index), {})[key] = tensor
+    for index, slots in meta["scalars"].items():
+        state.setdefault(int(index), {}).update(slots)
+    groups = [
+        {k: tuple(v) if k == "betas" else v for k, v in group.items()}
+        for group in meta["param_groups"]
+    ]
+    return {"state": state, "param_groups": groups}
+
+
+def _save_tensors(tensors: dict[str, torch.Tensor], path: Path) -> None:
+    # Clone: safetensors refuses tensors that share storage (tied weights, views).
+    save_file({k: v.detach().cpu().contiguous().clone() for k, v in tensors.items()}, str(path))
+
+
+def save_checkpoint(
+    run_dir: str | Path,
+    state: TrainingState,
+    write_pipeline: Callable[[Path], None] | None = None,
+) -> Path:
+    """Write ``state`` (and the pipeline, via ``write_pipeline(folder)``) atomically.
+
+    Returns the final checkpoint folder ``run_dir/checkpoint``. The previous checkpoint stays
+    intact until the new one is complete.
+    """
+    run_dir = Path(run_dir)
+    final = run_dir / CHECKPOINT_NAME
+    tmp = run_dir / f".{CHECKPOINT_NAME}.tmp"
+    old = run_dir / f".{CHECKPOINT_NAME}.old"
+    if tmp.exists():  # left over by a run killed while writing
+        shutil.rmtree(tmp)
+    (tmp / "state").mkdir(parents=True)
+    if write_pipeline is not None:
+        write_pipeline(tmp / "pipeline")
+    _save_tensors(state.model, tmp / "state" / "model.safetensors")
+    _save_tensors(state.ema, tmp / "state" / "ema.safetensors")
+    opt_tensors, opt_meta = optimizer_state_to_tensors(state.optimizer)
+    _save_tensors(opt_tensors, tmp / "state" / "optimizer.safetensors")
+    (tmp / "state" / "optimizer.json").write_text(json.dumps(opt_meta))
+    (tmp / "state" / "trainer.json").write_text(json.dumps(state.meta, indent=2))
+    (tmp / _COMPLETE).write_text(f"step {state.step}\n")
+    if final.exists():
+        if old.exists():
+            shutil.rmtree(old)
+        final.rename(old)
+    tmp.rename(final)
+    if old.exists():
+        shutil.rmtree(old)
+    return final
+
+
+def find_checkpoint(run_dir: str | Path) -> Path | None:
+    """The newest complete checkpoint folder of ``run_dir``, or None when there is none."""
+    run_dir = Path(run_dir)
+    for candidate in (run_dir / CHECKPOINT_NAME, run_dir / f".{CHECKPOINT_NAME}.old"):
+        if (candidate / _COMPLETE).is_file():
+            return candidate
+    return None
+
+
+def load_state(checkpoint: str | Path) -> TrainingState:
+    """Read the training state of a checkpoint folder written by :func:`save_checkpoint`."""
+    folder = Path(checkpoint) / "state"
+    opt_meta = json.loads((folder / "optimizer.json").read_text())
+    return TrainingState(
+        model=load_file(str(folder / "model.safetensors")),
+        ema=load_file(str(folder / "ema.safetensors")),
+        optimizer=optimizer_state_from_tensors(
+            load_file(str(folder / "optimizer.safetensors")), opt_meta
+        ),
+        meta=json.loads((folder / "trainer.json").read_text()),
+    )

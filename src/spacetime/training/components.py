@@ -1,0 +1,182 @@
+"""What a run trains, built from its :class:`TrainConfig`: denoiser, text encoder, objective, data.
+
+:class:`DiffusionSystem` puts the trainable parts in one ``nn.Module`` whose ``forward`` returns
+the loss, so that accelerate's DDP / FSDP wrapper sees every trainable parameter (denoiser and
+word-level text encoder) and synchronises their gradients in one place.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import torch
+from torch import nn
+
+from spacetime.data.augment import TemporalAugment
+from spacetime.data.clip_dataset import ClipDataset
+from spacetime.diffusion.objectives import Objective, build_objective
+from spacetime.errors import SpacetimeError
+from spacetime.models.conditioning import FrameCondition, TextEmbedding
+from spacetime.training.config import TrainConfig
+
+__all__ = ["Components", "DiffusionSystem", "build_components", "objective_config"]
+
+
+@dataclass
+class Components:
+    """The parts of a run. ``images`` is the still-image set of joint training (or None)."""
+
+    denoiser: nn.Module
+    text_encoder: nn.Module | None
+    objective: Objective
+    videos: ClipDataset
+    images: ClipDataset | None = None
+    validation_captions: list[str] | None = None  # prompts of the periodic samples
+
+
+class DiffusionSystem(nn.Module):
+    """Denoiser + text encoder; ``forward`` is the training loss of one micro-batch.
+
+    Args:
+        denoiser: ``model(x_t, t, *, text, frames) -> (B, C, T, H, W)``.
+        text_encoder: ``(list[str]) -> TextEmbedding``, or None for unconditional models.
+        objective: owns noising, target and loss weighting.
+    """
+
+    def __init__(
+        self, denoiser: nn.Module, text_encoder: nn.Module | None, objective: Objective
+    ) -> None:
+        super().__init__()
+        self.denoiser = denoiser
+        self.text_encoder = text_encoder
+        self.objective = objective
+
+    def encode(self, captions: list[str]) -> TextEmbedding | None:
+        """Text embedding of ``captions`` (B strings), or None without a text encoder."""
+        if self.text_encoder is None:
+            return None
+        trainable = any(p.requires_grad for p in self.text_encoder.parameters())
+        with torch.set_grad_enabled(trainable and torch.is_grad_enabled()):
+            return self.text_encoder(captions)
+
+    def forward(
+        self,
+        video: torch.Tensor,
+        captions: list[str],
+        frame_mask: torch.Tensor | None,
+        generator: torch.Generator,
+    ) -> torch.Tensor:
+        """Loss of clean clips ``video`` (B, C, T, H, W) in [-1, 1]; a float32 scalar.
+
+        ``frame_mask`` (B, T) bool marks given frames (None: the model takes no frames);
+        ``generator`` draws the timesteps and the noise.
+        """
+        text = self.encode(captions)  # tokens (B, L, D), mask (B, L)
+        frames = None if frame_mask is None else FrameCondition(frame_mask, video)
+        return self.objective.loss(
+            self.denoiser, video, text=text, frames=frames, generator=generator
+        )
+
+
+def objective_config(config: TrainConfig) -> dict[str, Any]:
+    """The ``build_objective`` mapping of ``config.objective``."""
+    obj = config.objective
+    if obj.kind == "gaussian":
+        base: dict[str, Any] = {"kind": "gaussian", "prediction": obj.prediction}
+        base["schedule"] = obj.schedule
+        return {**base, **obj.options}
+    return {"kind": obj.kind, **obj.options}
+
+
+def uses_frames(config: TrainConfig) -> bool:
+    """Whether the model is trained with given frames (any mask strategy but 'none')."""
+    return any(p > 0 for name, p in config.masks.probs.items() if name != "none")
+
+
+def _datasets(config: TrainConfig) -> tuple[ClipDataset, ClipDataset | None, list[str] | None]:
+    """Training clips, still images (joint training) and validation prompts."""
+    from spacetime.data.image_folder import ImageFolderDataset
+    from spacetime.data.shapes_dataset import ShapesDataset
+    from spacetime.data.video_folder import VideoFolderDataset
+
+    data = config.data
+    flip = 0.5 if data.augment else 0.0
+    validation: list[str] | None = None
+    videos: ClipDataset
+    if data.kind == "shapes":
+        videos = ShapesDataset(
+            size=data.size, frames=data.frames, length=data.shapes_count, seed=config.seed,
+            flip=flip,
+        )  # fmt: skip
+        # A disjoint scene seed: held-out prompts the oracle can score against.
+        held_out = ShapesDataset(
+            size=data.size, frames=data.frames, length=64, seed=config.seed + 1
+        )
+        validation = [held_out[i]["caption"] for i in range(config.sample_count)]
+    elif data.kind == "video_folder":
+        augment = TemporalAugment.training(flip=flip) if data.augment else TemporalAugment()
+        videos = VideoFolderDataset(
+            data.path, frames=data.frames, size=data.size, augment=augment, short="loop"
+        )
+    else:  # image_folder: a clip per image, T = 1
+        if data.frames != 1:
+            raise SpacetimeError(
+                f"data.kind=image_folder trains on still images: set data.frames=1 "
+                f"(got {data.frames})"
+            )
+        videos = ImageFolderDataset(data.path, size=data.size, flip=flip)
+    images = None
+    if data.image_ratio > 0 and data.image_path:
+        images = ImageFolderDataset(data.image_path, size=data.size, flip=flip)
+    return videos, images, validation
+
+
+def _captions(dataset: ClipDataset) -> list[str]:
+    """Every caption of a folder dataset, read from its entries (no decoding)."""
+    out = []
+    for entry in getattr(dataset, "entries", []):
+        caption = entry[1] if isinstance(entry, tuple) else getattr(entry, "caption", "")
+        out.append(str(caption or ""))
+    return out
+
+
+def _text_encoder(config: TrainConfig, datasets: list[ClipDataset]) -> nn.Module:
+    text = config.text
+    if text.kind == "hf":
+        from spacetime.models.text import load_text_encoder
+
+        encoder = load_text_encoder(text.path)
+        encoder.requires_grad_(False)  # a pretrained encoder stays frozen (Imagen, Sec. 2.1)
+        return encoder
+    from spacetime.models.text import WordTextEncoder
+
+    options = {"dim": text.dim, "layers": text.layers, "heads": text.heads}
+    if config.data.kind == "shapes":
+        from spacetime.data.shapes import vocabulary
+
+        # Every word ShapesWorld can say; captions are at most a few clauses long.
+        return WordTextEncoder.from_captions(vocabulary(), max_length=64, **options)
+    corpus = [c for d in datasets for c in _captions(d)]
+    return WordTextEncoder.from_captions(corpus, **options)
+
+
+def build_components(config: TrainConfig) -> Components:
+    """Build every part of the run described by ``config`` (seeded by ``config.seed``)."""
+    from spacetime.models import build_model
+
+    torch.manual_seed(config.seed)  # initial weights of the text encoder and the denoiser
+    videos, images, validation = _datasets(config)
+    encoder = _text_encoder(config, [d for d in (videos, images) if d is not None])
+    text_dim = int(encoder.dim)
+    denoiser = build_model(
+        config.model.name,
+        temporal=config.model.temporal,
+        text_dim=text_dim,
+        frame_conditioning=uses_frames(config),
+        **config.model.overrides,
+    )
+    objective = build_objective(objective_config(config))
+    if validation is None:
+        validation = [videos[i]["caption"] for i in range(min(config.sample_count, len(videos)))]
+    return Components(denoiser, encoder, objective, videos, images, validation)

@@ -1,0 +1,114 @@
+"""Tests for `spacetime generate` end to end: a tiny saved pipeline -> mp4/gif files."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+
+from spacetime.cli.generate_cmd import output_paths, resolve_pipeline
+from spacetime.cli.main import main
+from spacetime.errors import SpacetimeError
+from spacetime.pipelines.factory import build_pipeline
+from spacetime.training.checkpoint import TrainingState, save_checkpoint
+from spacetime.video.reader import read_video
+
+PROMPT = "a red circle moves left"
+
+
+@pytest.fixture(scope="module")
+def run_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A training run folder holding a tiny pipeline, as `spacetime train` writes it."""
+    pipe = build_pipeline(
+        "unet3d-tiny", captions=[PROMPT], frames=4, size=16, text_dim=16, text_layers=1,
+        text_heads=2,
+    )  # fmt: skip
+    with torch.no_grad():
+        gen = torch.Generator().manual_seed(0)
+        for p in pipe.denoiser.parameters():
+            p.add_(0.1 * torch.randn(p.shape, generator=gen))
+    run = tmp_path_factory.mktemp("run")
+    state = TrainingState(
+        model={}, ema={}, optimizer={"state": {}, "param_groups": []}, meta={"step": 1}
+    )
+    save_checkpoint(run, state, pipe.save_pretrained)
+    return run
+
+
+def _run(args: list[str]) -> int:
+    with pytest.raises(SystemExit) as exit_info:
+        main(["generate", *args])
+    return int(exit_info.value.code or 0)
+
+
+def test_generate_from_a_run_folder_writes_an_mp4(
+    run_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out = tmp_path / "clip.mp4"
+    code = _run([PROMPT, "-c", str(run_dir), "--steps", "2", "--frames", "6", "--out", str(out)])
+    assert code == 0
+    video = read_video(out)
+    assert video.frames.shape == (6, 16, 16, 3) and video.fps == pytest.approx(8.0)
+    printed = capsys.readouterr().out
+    assert str(out) in printed and "6 frames, 16x16" in printed and " s" in printed
+
+
+def test_num_writes_numbered_gifs_from_a_pipeline_folder(run_dir: Path, tmp_path: Path) -> None:
+    pipeline = run_dir / "checkpoint" / "pipeline"
+    args = [PROMPT, "-c", str(pipeline), "--steps", "1", "--num", "2", "--size", "8"]
+    assert _run([*args, "--sampler", "dpm++", "--out", str(tmp_path / "v.gif")]) == 0
+    a, b = (read_video(tmp_path / f"v_{i}.gif").frames for i in range(2))
+    assert a.shape == b.shape == (4, 8, 8, 3)
+    assert not np.array_equal(a, b)  # seeds 0 and 1
+    assert not (tmp_path / "v.gif").exists()
+
+
+def test_image_sets_the_first_frame(run_dir: Path, tmp_path: Path) -> None:
+    first = np.zeros((32, 32, 3), np.uint8)
+    first[:, :16] = (250, 30, 30)
+    Image.fromarray(first).save(tmp_path / "first.png")
+    out = tmp_path / "i2v.mp4"
+    args = [PROMPT, "-c", str(run_dir), "--steps", "1", "--image", str(tmp_path / "first.png")]
+    assert _run([*args, "--out", str(out)]) == 0
+    frame0 = read_video(out).frames[0].astype(int)
+    assert np.abs(frame0[:, :7] - (250, 30, 30)).mean() < 12  # H.264 is lossy
+    assert np.abs(frame0[:, 9:]).mean() < 12
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        ([], "no default model is bundled"),
+        (["-c", "{tmp}/missing"], "does not exist"),
+        (["-c", "{tmp}"], "neither a pipeline folder"),
+        (["-c", "{run}", "--size", "15"], "size 15x15 is not supported"),
+        (["-c", "{run}", "--num", "0"], "--num must be >= 1"),
+        (["-c", "{run}", "--image", "{tmp}/none.png"], "cannot read image"),
+        (["-c", "{run}", "--sampler", "flow-euler"], "integrates flow models"),
+    ],
+)
+def test_bad_input_exits_2_with_one_line(
+    run_dir: Path,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    args: list[str],
+    message: str,
+) -> None:
+    filled = [a.format(tmp=tmp_path, run=run_dir) for a in args]
+    assert _run([PROMPT, *filled, "--steps", "1", "--out", str(tmp_path / "o.mp4")]) == 2
+    err = capsys.readouterr().err
+    assert message in err and "Traceback" not in err
+    assert not (tmp_path / "o.mp4").exists()
+
+
+def test_resolution_order_and_output_names(run_dir: Path, tmp_path: Path) -> None:
+    pipeline = run_dir / "checkpoint" / "pipeline"
+    assert resolve_pipeline(run_dir) == pipeline
+    assert resolve_pipeline(pipeline) == pipeline
+    assert output_paths(tmp_path / "a.gif", 1) == [tmp_path / "a.gif"]
+    assert output_paths(tmp_path / "a.mp4", 2) == [tmp_path / "a_0.mp4", tmp_path / "a_1.mp4"]
+    with pytest.raises(SpacetimeError, match=r"must end in \.mp4 or \.gif"):
+        output_paths(tmp_path / "a.avi", 1)

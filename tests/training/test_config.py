@@ -1,0 +1,151 @@
+"""Config resolution: presets, YAML files, --set parsing, type checks and errors."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import torch
+import yaml
+
+from spacetime.errors import SpacetimeError
+from spacetime.models import build_model
+from spacetime.training.config import (
+    TrainConfig,
+    apply_overrides,
+    config_from_dict,
+    config_to_dict,
+    diff_configs,
+    dump_config,
+    list_presets,
+    load_config,
+    load_preset,
+    parse_set,
+    validate_config,
+)
+
+
+def test_defaults_are_valid_and_round_trip_through_yaml(tmp_path: Path) -> None:
+    config = TrainConfig()
+    validate_config(config)
+    path = tmp_path / "config.yaml"
+    dump_config(config, path)
+    again = config_from_dict(yaml.safe_load(path.read_text()))
+    assert again == config
+    assert isinstance(again.optim.betas, tuple)
+
+
+def test_every_shipped_preset_loads_and_validates() -> None:
+    names = list_presets()
+    assert {"shapes-tiny", "shapes-small", "shapes-dit-small", "shapes-base-gpu"} <= set(names)
+    for name in names:
+        config = load_preset(name)
+        validate_config(config)
+        assert dump_config(config)  # serialisable
+        with torch.device("meta"):  # the model preset and its overrides exist (no memory)
+            build_model(config.model.name, text_dim=config.text.dim, **config.model.overrides)
+    assert load_preset("shapes-dit-small").model.name.startswith("dit")
+
+
+def test_unknown_preset_lists_valid_names(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    with pytest.raises(SpacetimeError, match=r"unknown preset 'nope'.*shapes-tiny"):
+        load_preset("nope")
+    # configs/ may hold recipes of other commands: they are not training presets.
+    monkeypatch.setenv("SPACETIME_CONFIGS", str(tmp_path))
+    (tmp_path / "mine.yaml").write_text("steps: 3\n")
+    (tmp_path / "other.yaml").write_text("crop: 32\n")
+    assert list_presets() == ["mine"]
+    assert load_preset("mine").steps == 3
+    with pytest.raises(SpacetimeError, match=r"other.yaml is not a training preset.*: mine"):
+        load_preset("other")
+
+
+def test_set_parses_typed_values() -> None:
+    config = apply_overrides(
+        TrainConfig(),
+        [
+            "optim.lr=1e-3",  # YAML 1.1 reads this as a string: must become a float
+            "steps=7",
+            "model.temporal=false",
+            "optim.betas=[0.5, 0.9]",
+            "model.overrides.channels=24",
+            "masks.probs.none=1.0",
+            "data.path=some/dir",
+            "masks.max_context=2",
+            "masks.strides=[2, 3]",
+        ],
+    )
+    assert config.optim.lr == pytest.approx(1e-3) and isinstance(config.optim.lr, float)
+    assert config.steps == 7 and config.model.temporal is False
+    assert config.optim.betas == (0.5, 0.9)
+    assert config.model.overrides == {"channels": 24}
+    assert config.masks.probs["none"] == 1.0 and "first" in config.masks.probs
+    assert config.data.path == "some/dir"
+    assert config.masks.max_context == 2 and config.masks.strides == (2, 3)
+    assert apply_overrides(config, ["masks.max_context=null"]).masks.max_context is None
+    # A mapping replaces a dict field; a dotted key sets one entry.
+    assert apply_overrides(config, ["masks.probs={first: 2}"]).masks.probs == {"first": 2.0}
+    assert apply_overrides(config, ["model.overrides.depth=3"]).model.overrides == {
+        "channels": 24,
+        "depth": 3,
+    }
+    assert TrainConfig().model.overrides == {}  # defaults not mutated
+
+
+@pytest.mark.parametrize(
+    ("item", "message"),
+    [
+        ("optim.lrr=1", r"unknown key 'optim.lrr'; valid keys of optim: lr, betas"),
+        ("nope=1", r"unknown key 'nope'; valid keys: model, text"),
+        ("steps=ten", r"steps expects int, got 'ten'"),
+        ("steps=1.5", r"steps expects int"),
+        ("model.temporal=3", r"model.temporal expects bool"),
+        ("optim.betas=[1]", r"optim.betas expects"),
+        ("optim=3", r"optim must be a mapping"),
+        ("no-equals-sign", r"expects key=value"),
+    ],
+)
+def test_bad_overrides_raise_naming_the_key(item: str, message: str) -> None:
+    with pytest.raises(SpacetimeError, match=message):
+        apply_overrides(TrainConfig(), [item])
+
+
+def test_yaml_file_over_preset_then_set(tmp_path: Path) -> None:
+    file = tmp_path / "mine.yaml"
+    file.write_text("steps: 33\noptim:\n  lr: 0.01\n")
+    config = load_config("shapes-tiny", file, ["optim.lr=0.02"])
+    assert config.steps == 33
+    assert config.optim.lr == pytest.approx(0.02)
+    assert config.model.name == load_preset("shapes-tiny").model.name
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("- a list\n")
+    with pytest.raises(SpacetimeError, match="must hold a mapping"):
+        load_config(None, bad)
+    with pytest.raises(SpacetimeError, match="does not exist"):
+        load_config(None, tmp_path / "missing.yaml")
+
+
+@pytest.mark.parametrize(
+    ("item", "message"),
+    [
+        ("mixed_precision=fp8", "mixed_precision must be one of no, bf16, fp16"),
+        ("batch_size=0", "batch_size must be >= 1"),
+        ("text.caption_dropout=1.5", r"text.caption_dropout must be in \[0, 1\]"),
+        ("data.kind=video_folder", "needs data.path"),
+        ("optim.lr=-1", "optim.lr must be > 0"),
+        ("seed=-3", "seed must be >= 0"),
+        ("masks.probs.sideways=1", "unknown frame-mask strategy sideways"),
+    ],
+)
+def test_validate_rejects_bad_values(item: str, message: str) -> None:
+    with pytest.raises(SpacetimeError, match=message):
+        validate_config(apply_overrides(TrainConfig(), [item]))
+
+
+def test_parse_set_and_diff() -> None:
+    assert parse_set("a.b= [1, 2]") == ("a.b", [1, 2])
+    assert parse_set("x=") == ("x", "")
+    a = TrainConfig()
+    b = apply_overrides(a, ["steps=5", "optim.lr=0.1", "model.overrides.depth=2"])
+    assert diff_configs(a, b) == ["model.overrides", "optim.lr", "steps"]
+    assert config_to_dict(b)["model"]["overrides"] == {"depth": 2}
