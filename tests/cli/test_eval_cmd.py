@@ -91,6 +91,8 @@ def test_compare_ranks_clean_above_corrupted(generators, tmp_path, capsys) -> No
         (["eval", "{clean}", "--max-frames", "1"], "--max-frames"),
         (["compare", "{clean}"], "at least two folders"),
         (["compare", "{clean}", "{root}/fake.mp4"], "not a folder"),
+        (["eval", "{clean}", "--json", "{root}/fake.mp4/r.json"], "r.json: cannot write"),
+        (["compare", "{clean}", "{clean}/../broken", "--frozen-threshold", "-1"], "--frozen"),
     ],
 )
 def test_user_errors_exit_2_without_traceback(generators, tmp_path, capsys, argv, message):
@@ -101,8 +103,8 @@ def test_user_errors_exit_2_without_traceback(generators, tmp_path, capsys, argv
     argv = [a.format(root=tmp_path, clean=clean) for a in argv]
     code, _, err = _run(argv, capsys)
     assert code == 2
-    assert err.startswith("spacetime: error:") and message in err
-    assert "Traceback" not in err
+    assert message in err and "Traceback" not in err
+    assert err.startswith("spacetime: error:") or "Invalid value" in err  # ours, or click's
 
 
 def test_console_script_reports_exclusive_captions(generators) -> None:
@@ -143,7 +145,8 @@ def test_notes_for_free_text_and_missing_captions(generators, tmp_path, capsys) 
     report = tmp_path / "free.json"
     argv = ["eval", str(clean), "--caption", "a dog runs", "--metrics", "flicker"]
     code, _, err = _run([*argv, "--json", str(report)], capsys)
-    assert code == 0 and "2 caption(s) are not of ShapesWorld form" in err
+    assert code == 0 and "did not score 2 caption(s)" in err
+    assert "'a dog runs' is not of ShapesWorld form" in err
     entries = json.loads(report.read_text())["videos"]
     assert all(e["caption"] == "a dog runs" and "oracle" not in e for e in entries)
     partial = tmp_path / "partial.jsonl"
@@ -153,3 +156,21 @@ def test_notes_for_free_text_and_missing_captions(generators, tmp_path, capsys) 
     assert code == 0 and "1 video(s) not in" in err and "clip_0.mp4" in err
     entries = json.loads(report.read_text())["videos"]
     assert "caption" not in entries[0] and entries[1]["oracle"]["adherence"] == 1.0
+
+
+def test_inconsistent_shapes_caption_note_gives_the_reason(generators, capsys) -> None:
+    clean, _, _ = generators
+    argv = ["eval", str(clean), "--caption", "a red circle moves up behind a pillar"]
+    code, _, err = _run([*argv, "--metrics", "flicker"], capsys)
+    assert code == 0
+    assert "must move left or right, not 'moves up'" in err and "ShapesWorld form" not in err
+
+
+def test_compare_probes_every_folder_before_scoring(generators, tmp_path, capsys) -> None:
+    clean, _, _ = generators
+    late = tmp_path / "late"
+    late.mkdir()
+    (late / "clip_0.mp4").write_bytes(b"not a video")
+    code, out, err = _run(["compare", str(clean), str(late)], capsys)
+    assert code == 2 and "late/clip_0.mp4: not a readable video" in err
+    assert "evaluating" not in err and out == ""  # failed before scoring clean/

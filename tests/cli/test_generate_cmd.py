@@ -12,6 +12,7 @@ from PIL import Image
 from spacetime.cli.generate_cmd import output_paths, resolve_pipeline
 from spacetime.cli.main import main
 from spacetime.errors import SpacetimeError
+from spacetime.pipelines import default
 from spacetime.pipelines.factory import build_pipeline
 from spacetime.training.checkpoint import TrainingState, save_checkpoint
 from spacetime.video.reader import read_video
@@ -36,6 +37,13 @@ def run_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     )
     save_checkpoint(run, state, pipe.save_pretrained)
     return run
+
+
+@pytest.fixture(autouse=True)
+def no_default_model(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Whatever is bundled, the default model is absent unless a test points at one."""
+    monkeypatch.delenv(default.DEFAULT_MODEL_ENV, raising=False)
+    monkeypatch.setattr(default, "BUNDLED_MODEL_DIR", tmp_path / "no_bundled_model")
 
 
 def _run(args: list[str]) -> int:
@@ -66,6 +74,23 @@ def test_num_writes_numbered_gifs_from_a_pipeline_folder(run_dir: Path, tmp_path
     assert not (tmp_path / "v.gif").exists()
 
 
+def test_without_checkpoint_the_default_model_is_used(
+    run_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture
+) -> None:
+    pipeline = run_dir / "checkpoint" / "pipeline"
+    monkeypatch.setenv(default.DEFAULT_MODEL_ENV, str(pipeline))
+    out = tmp_path / "default.gif"
+    assert _run([PROMPT, "--steps", "1", "--out", str(out)]) == 0
+    assert read_video(out).frames.shape == (4, 16, 16, 3)
+    assert f"from {pipeline} in" in capsys.readouterr().out
+    explicit = tmp_path / "explicit.gif"
+    assert _run([PROMPT, "-c", str(pipeline), "--steps", "1", "--out", str(explicit)]) == 0
+    assert np.array_equal(read_video(out).frames, read_video(explicit).frames)
+    monkeypatch.setenv(default.DEFAULT_MODEL_ENV, str(tmp_path / "gone"))
+    with pytest.raises(SpacetimeError, match=r"SPACETIME_DEFAULT_MODEL=.*gone is not a spacetime"):
+        resolve_pipeline(None)
+
+
 def test_image_sets_the_first_frame(run_dir: Path, tmp_path: Path) -> None:
     first = np.zeros((32, 32, 3), np.uint8)
     first[:, :16] = (250, 30, 30)
@@ -81,12 +106,12 @@ def test_image_sets_the_first_frame(run_dir: Path, tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("args", "message"),
     [
-        ([], "no default model is bundled"),
+        ([], "no default model is bundled with this spacetime"),
         (["-c", "{tmp}/missing"], "does not exist"),
         (["-c", "{tmp}"], "neither a pipeline folder"),
         (["-c", "{run}", "--size", "15"], "size 15x15 is not supported"),
         (["-c", "{run}", "--num", "0"], "--num must be >= 1"),
-        (["-c", "{run}", "--image", "{tmp}/none.png"], "cannot read image"),
+        (["-c", "{run}", "--image", "{tmp}/none.png"], "none.png: not a readable image"),
         (["-c", "{run}", "--sampler", "flow-euler"], "integrates flow models"),
     ],
 )

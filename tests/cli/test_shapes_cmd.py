@@ -73,6 +73,9 @@ def test_same_seed_same_videos(tmp_path):
         (["--n", "0"], "--n"),
         (["--size", "16"], "size"),
         (["--frames", "0"], "frames"),
+        (["--frames", "1"], "--frames must be >= 2"),
+        (["--size", "33"], "--size must be even"),
+        (["--background", "dots"], "'dots' is not one of"),
         (["--occluder", "maybe"], "--occluder"),
         (["--objects", "5"], "--objects"),
     ],
@@ -82,3 +85,26 @@ def test_bad_options_exit_2(tmp_path, capsys, args, message):
         main(["shapes", "--out", str(tmp_path / "x"), "--quiet", *args])
     assert exit_info.value.code == 2
     assert message in capsys.readouterr().err
+
+
+def test_unwritable_out_is_one_line_error(tmp_path, capsys):
+    (tmp_path / "file").write_text("x")
+    with pytest.raises(SystemExit) as exit_info:
+        main(["shapes", "--n", "1", "--out", str(tmp_path / "file" / "x"), "--quiet"])
+    err = capsys.readouterr().err
+    assert exit_info.value.code == 2 and "Traceback" not in err
+    assert err.startswith("spacetime: error: --out ") and "cannot write there" in err
+
+
+def test_help_lists_the_choices(capsys):
+    with pytest.raises(SystemExit):
+        main(["shapes", "--help"])
+    out = capsys.readouterr().out
+    assert "auto|yes|no" in out and "plain|stripes|checkered" in out
+
+
+def test_background_choices_are_shapesworld_backgrounds():
+    from spacetime.cli.shapes_cmd import Background
+    from spacetime.data.shapes.palette import BACKGROUNDS
+
+    assert tuple(b.value for b in Background) == BACKGROUNDS

@@ -80,3 +80,32 @@ def test_train_writes_a_run_folder(capsys: pytest.CaptureFixture[str], tmp_path:
     code, stdout, _ = run(argv, capsys)
     assert code == 0 and "trained 2 steps" in stdout
     assert len((out / "log.jsonl").read_text().splitlines()) == 2
+
+
+def test_latent_training_from_the_command_line(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    from spacetime.models.autoencoder import build_autoencoder
+
+    encoder_kinds = {"down_block_types": ("DownEncoderBlock2D",) * 3}
+    decoder_kinds = {"up_block_types": ("UpDecoderBlock2D",) * 3}
+    build_autoencoder(
+        "shapes-f4", block_out_channels=(8, 8, 8), norm_num_groups=4, **encoder_kinds,
+        **decoder_kinds,
+    ).save_pretrained(tmp_path / "ae-run" / "autoencoder")  # fmt: skip
+    out = tmp_path / "run"
+    argv = ["train", "--preset", "shapes-tiny", "--steps", "1", "--out", str(out),
+            f"--set=autoencoder.path={tmp_path / 'ae-run'}", "--set=model.overrides.patch_size=2",
+            "--set=sample_every=1", "--set=sample_steps=2"]  # fmt: skip
+    code, stdout, err = run(argv, capsys)
+    assert code == 0 and "trained 1 steps" in stdout, err
+    assert "latent space: 3x4x32x32 pixels -> 4x4x8x8 latents" in stdout
+    assert (out / "checkpoint" / "pipeline" / "autoencoder" / "config.json").is_file()
+    log = [json.loads(line) for line in (out / "log.jsonl").read_text().splitlines()]
+    gif = out / log[-1]["samples"]["files"][0]
+    from spacetime.video.reader import read_video
+
+    assert read_video(gif).frames.shape[1:] == (32, 32, 3)  # decoded back to pixels
+    code, _, err = run(["train", "-p", "shapes-tiny", "--out", str(tmp_path / "x"),
+                        "--set", "autoencoder.path=no/such/dir"], capsys)  # fmt: skip
+    assert code == 2 and "autoencoder.path 'no/such/dir' does not exist" in err

@@ -88,3 +88,23 @@ def test_warnings_count_and_name_files(tmp_path: Path) -> None:
     assert len(messages) == 2
     assert "skipping 2 unreadable videos (broken)" in messages[0] and "b.mp4" in messages[0]
     assert messages[1].startswith("1 of 1 files")
+
+
+@pytest.mark.parametrize("name", ["captions.jsonl", "captions.csv"])
+def test_non_utf8_manifest_is_a_user_error(tmp_path: Path, name: str) -> None:
+    header = b"file,caption\n" if name.endswith(".csv") else b""
+    row = (
+        b'{"file": "a.mp4", "caption": "caf\xe9"}\n'
+        if name.endswith(".jsonl")
+        else b"a.mp4,caf\xe9\n"
+    )
+    (tmp_path / name).write_bytes(header + row)  # Latin-1 e-acute
+    with pytest.raises(SpacetimeError, match=r"captions\.\w+: not UTF-8 text \(byte 0xe9"):
+        read_manifest(tmp_path / name)
+
+
+def test_non_utf8_sidecar_is_a_user_error(tmp_path: Path) -> None:
+    (tmp_path / "a.mp4").write_bytes(b"")
+    (tmp_path / "a.txt").write_bytes(b"caf\xe9")
+    with pytest.raises(SpacetimeError, match=r"a\.txt: not UTF-8 text"):
+        list_captioned(tmp_path, [".mp4"])

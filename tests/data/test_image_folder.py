@@ -69,7 +69,7 @@ def test_unreadable_images_are_skipped_with_one_warning(tmp_path: Path) -> None:
     unreadable = "none of its images is readable"
     with pytest.raises(SpacetimeError, match=unreadable), pytest.warns(UserWarning):
         ImageFolderDataset(tmp_path, 4)
-    with pytest.raises(SpacetimeError, match="cannot read image"):
+    with pytest.raises(SpacetimeError, match=r"broken\.png: not a readable image"):
         read_image(tmp_path / "broken.png")
 
 
@@ -87,3 +87,19 @@ def test_csv_manifest(tmp_path: Path) -> None:
 def test_empty_folder_is_a_user_error(tmp_path: Path) -> None:
     with pytest.raises(SpacetimeError, match=rf"{tmp_path.name} has no files ending in"):
         ImageFolderDataset(tmp_path, 4)
+
+
+def test_exif_rotated_jpeg_is_read_upright(tmp_path: Path) -> None:
+    # Stored 16 high x 32 wide, left black / right white, EXIF Orientation 6 (rotate 90 deg
+    # clockwise to display): upright it is 32 x 16 with black on top.
+    stored = np.zeros((16, 32, 3), np.uint8)
+    stored[:, 16:] = 255
+    exif = Image.Exif()
+    exif[0x0112] = 6
+    Image.fromarray(stored).save(tmp_path / "phone.jpg", exif=exif, quality=95)
+    assert read_image(tmp_path / "phone.jpg").shape == (32, 16, 3)
+    with pytest.warns(UserWarning, match="no caption"):
+        data = ImageFolderDataset(tmp_path, (32, 16))
+    video = data[0]["video"]  # (3, 1, 32, 16) in [-1, 1]
+    assert video.shape == (3, 1, 32, 16)
+    assert video[:, 0, :12].mean() < -0.9 and video[:, 0, 20:].mean() > 0.9

@@ -93,6 +93,22 @@ def test_unreadable_videos_are_skipped_with_one_warning(tmp_path: Path) -> None:
     assert [e.path.name for e in data.entries] == ["good.mp4"]
 
 
+def test_fallback_for_a_file_broken_after_probing_is_deterministic(tmp_path: Path) -> None:
+    aug = TemporalAugment(jitter=True, strides=(1, 2))
+    root = _folder(tmp_path, {"a": 20, "b": 20})
+    data = VideoFolderDataset(root, frames=4, size=16, augment=aug)
+    other_worker = VideoFolderDataset(root, frames=4, size=16, augment=aug)
+    (root / "a.mp4").write_bytes(b"broken after probing")
+    with pytest.warns(UserWarning, match="a.mp4: decoding failed"):
+        first = [_indices(data.item(0, seed)["video"]) for seed in range(8)]
+    # Item 0 falls back to b.mp4; the same (index, seed) gives the same clip the second time,
+    # when this worker already knows a.mp4 is broken, and in another worker that does not.
+    assert [_indices(data.item(0, seed)["video"]) for seed in range(8)] == first
+    with pytest.warns(UserWarning):
+        assert _indices(other_worker.item(0, 3)["video"]) == first[3]
+    assert len({tuple(w) for w in first}) > 2  # the seed still moves the fallback window
+
+
 def test_short_videos_skip_pad_or_loop(tmp_path: Path) -> None:
     root = _folder(tmp_path, {"long": 12, "short": 5})
     with pytest.warns(UserWarning, match=r"skipping 1 short videos .*short\.mp4"):

@@ -45,8 +45,10 @@ def test_per_frame_scale_broadcasts_along_time() -> None:
         torch.testing.assert_close(
             guided[:, :, i], classifier_free_guidance(cond[:, :, i], uncond[:, :, i], w)
         )
-    with pytest.raises(SpacetimeError, match="T = 3"):
+    with pytest.raises(SpacetimeError, match=r"one value per frame \(4,\); got shape \(3,\)"):
         classifier_free_guidance(cond, uncond, torch.ones(3))
+    with pytest.raises(SpacetimeError, match="no time axis"):
+        classifier_free_guidance(cond[:, :, 0], uncond[:, :, 0], torch.ones(4))
 
 
 def test_rescale_matches_the_conditional_std() -> None:

@@ -31,7 +31,25 @@ def test_strategy_mask_deterministic_forms() -> None:
     assert bits(strategy_mask("first-last", 6)) == "x....x"
     assert bits(strategy_mask("every-k", 7, k=3)) == "x..x..x"
     with pytest.raises(SpacetimeError, match="gives all 4 frames"):
-        strategy_mask("first", 4, k=4)
+        strategy_mask("every-k", 4, k=1)
+
+
+@pytest.mark.parametrize(
+    ("name", "frames", "k", "given"),
+    [("first", 4, 4, 4), ("last", 3, 5, 5), ("first-last", 6, 3, 6), ("first-last", 4, 3, 6)],
+)
+def test_k_too_large_for_the_clip_is_an_error(name: str, frames: int, k: int, given: int) -> None:
+    # "last" with k > frames used to slice from a negative index: a wrong, partial mask.
+    with pytest.raises(SpacetimeError, match=f"gives {given} of {frames} frames"):
+        strategy_mask(name, frames, k=k)
+
+
+def test_largest_k_leaves_one_frame() -> None:
+    assert strategy_mask("last", 5, k=4).tolist() == [False, True, True, True, True]
+    assert strategy_mask("first-last", 5, k=2).tolist() == [True, True, False, True, True]
+
+
+def test_unknown_and_random_strategies_have_no_fixed_mask() -> None:
     with pytest.raises(SpacetimeError, match="expected one of none, first, last"):
         strategy_mask("middle", 4)
     with pytest.raises(SpacetimeError, match="use sample_frame_mask"):

@@ -25,6 +25,36 @@ def _gen(seed: int = 0) -> torch.Generator:
     return torch.Generator().manual_seed(seed)
 
 
+def _gaussian_scales(objective: GaussianObjective, t: torch.Tensor) -> tuple[torch.Tensor, ...]:
+    ab = objective.noise_schedule.alpha_bar(t)
+    return ab.sqrt(), (1 - ab).sqrt()  # DDPM eq. 4
+
+
+def _flow_scales(objective: FlowMatchingObjective, t: torch.Tensor) -> tuple[torch.Tensor, ...]:
+    sigma = t / objective.num_train_timesteps
+    return 1 - sigma, sigma  # rectified flow: x_t = (1 - σ) x0 + σ ε
+
+
+@pytest.mark.parametrize(
+    ("objective", "scales"),
+    [(GaussianObjective(), _gaussian_scales), (FlowMatchingObjective(), _flow_scales)],
+    ids=["gaussian", "flow"],
+)
+def test_noising_matches_the_marginals(objective: Objective, scales) -> None:
+    # x_t = α_t x0 + σ_t ε must have mean α_t x0 and variance σ_t² (per frame t).
+    n = 40000
+    x0 = torch.tensor([0.7, -0.4, 0.1], dtype=torch.float64)[None, None, :, None, None]
+    x0 = x0.expand(n, 1, 3, 1, 1)
+    t = torch.tensor([50.0, 400.0, 900.0], dtype=torch.float64).expand(n, 3)  # per frame
+    noise = torch.randn(x0.shape, generator=_gen(4), dtype=torch.float64)
+    x_t = objective.add_noise(x0, noise, t)[:, 0, :, 0, 0]  # (N, T)
+    alpha, sigma = scales(objective, t[0])
+    mean, var = alpha * x0[0, 0, :, 0, 0], sigma**2
+    # 5 standard errors of the sample mean / variance
+    torch.testing.assert_close(x_t.mean(0), mean, atol=float(5 * (var.max() / n) ** 0.5), rtol=0)
+    torch.testing.assert_close(x_t.var(0), var, rtol=5 * (2 / n) ** 0.5, atol=0)
+
+
 @pytest.mark.parametrize("objective", OBJECTIVES, ids=IDS)
 @pytest.mark.parametrize("per_frame", [False, True])
 def test_conversions_round_trip_exactly(objective: Objective, per_frame: bool) -> None:

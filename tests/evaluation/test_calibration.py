@@ -2,9 +2,7 @@
 
 A fast version of ``benchmarks/calibration.py`` (short, downscaled clips). Each corruption
 must move its target metric strictly in the expected direction at every strength, starting
-from the clean clip (so even the weakest one separates). The pairs listed in
-:data:`KNOWN_FAILURES` fail at this short, small setting and are marked as expected failures
-with the reason, so that the table stays honest and a fix shows up as XPASS.
+from the clean clip (so even the weakest one separates), on every clip: no expected failures.
 """
 
 from __future__ import annotations
@@ -20,18 +18,18 @@ from spacetime.video import read_video, resize_frames
 
 CLIPS = (
     "01_dog.mp4",
+    "02_cups.mp4",
     "03_blocks.mp4",
+    "04_coffee.mp4",
     "05_default_juggle.mp4",
+    "armwrestling.mp4",
+    "bedroom.mp4",
     "cockatoo.mp4",
     "kinetics_test.mp4",
+    "realshort.mp4",
 )
+"""Every clip of ``shared/data/real``: handheld, static, water, repeating textures, fast hands."""
 FRAMES, SIZE, STRENGTHS = 16, 160, (0.25, 0.5, 1.0)
-
-KNOWN_FAILURES = {
-    ("05_default_juggle.mp4", "teleport"): "jumps under ~5 %diag of fast-moving content missed",
-    ("kinetics_test.mp4", "teleport"): "a 1/4-strength jump of water onto water is ambiguous",
-    ("cockatoo.mp4", "background_swim"): "handheld, flat walls: 1/4-strength swim within noise",
-}
 
 _rows: dict[str, dict[str, CalibrationRow]] = {}
 
@@ -47,15 +45,8 @@ def _calibrated(real_dir: Path, name: str) -> dict[str, CalibrationRow]:
     return _rows[name]
 
 
-def _cases():
-    for clip in CLIPS:
-        for corruption in CORRUPTIONS:
-            reason = KNOWN_FAILURES.get((clip, corruption))
-            marks = [pytest.mark.xfail(reason=reason, strict=False)] if reason else []
-            yield pytest.param(clip, corruption, marks=marks, id=f"{clip}-{corruption}")
-
-
-@pytest.mark.parametrize(("clip", "corruption"), list(_cases()))
+@pytest.mark.parametrize("corruption", list(CORRUPTIONS))
+@pytest.mark.parametrize("clip", CLIPS)
 def test_corruption_moves_its_metric_monotonically(real_dir, clip, corruption):
     row = _calibrated(real_dir, clip)[corruption]
     values = np.array((row.clean, *row.values))

@@ -42,50 +42,50 @@ def _tokenizer(max_length: int = 8) -> PreTrainedTokenizerFast:
     )
 
 
-def _clip(folder: Path) -> CLIPTextModel:
+#: kind -> (model class, config class, its tiny sizes, tokenizer max length)
+TINY: dict[str, tuple[type, type, dict[str, int], int]] = {
+    "clip": (
+        CLIPTextModel,
+        CLIPTextConfig,
+        {
+            "hidden_size": 32,
+            "intermediate_size": 37,
+            "num_hidden_layers": 2,
+            "num_attention_heads": 4,
+            "max_position_embeddings": 8,
+            "bos_token_id": 2,
+        },
+        8,
+    ),
+    "t5": (
+        T5EncoderModel,
+        T5Config,
+        {"d_model": 32, "d_kv": 8, "d_ff": 37, "num_layers": 2, "num_heads": 4},
+        10**30,  # unbounded, like T5's
+    ),
+}
+
+
+def _build(kind: str, folder: Path, *, safetensors: bool = True) -> torch.nn.Module:
+    """Save a tiny random ``kind`` text encoder and its tokenizer to ``folder``; return it."""
+    model_class, config_class, sizes, max_length = TINY[kind]
     torch.manual_seed(0)
-    config = CLIPTextConfig(
-        vocab_size=len(VOCAB),
-        hidden_size=32,
-        intermediate_size=37,
-        num_hidden_layers=2,
-        num_attention_heads=4,
-        max_position_embeddings=8,
-        pad_token_id=0,
-        bos_token_id=2,
-        eos_token_id=3,
-    )
-    model = CLIPTextModel(config).eval()
+    config = config_class(vocab_size=len(VOCAB), pad_token_id=0, eos_token_id=3, **sizes)
+    model = model_class(config).eval()
     model.save_pretrained(folder)
-    _tokenizer().save_pretrained(folder)
+    _tokenizer(max_length).save_pretrained(folder)
+    if not safetensors:  # the legacy pickled layout (transformers 5 no longer writes it)
+        torch.save(model.state_dict(), folder / "pytorch_model.bin")
+        (folder / "model.safetensors").unlink()
     return model
 
 
-def _t5(folder: Path) -> T5EncoderModel:
-    torch.manual_seed(0)
-    config = T5Config(
-        vocab_size=len(VOCAB),
-        d_model=32,
-        d_kv=8,
-        d_ff=37,
-        num_layers=2,
-        num_heads=4,
-        pad_token_id=0,
-        eos_token_id=3,
-        decoder_start_token_id=0,
-    )
-    model = T5EncoderModel(config).eval()
-    model.save_pretrained(folder)
-    _tokenizer(max_length=10**30).save_pretrained(folder)  # unbounded, like T5's
-    return model
-
-
-@pytest.mark.parametrize("build", [_clip, _t5], ids=["clip", "t5"])
-def test_encodes_like_the_underlying_model(build, tmp_path: Path) -> None:
-    reference = build(tmp_path)
+@pytest.mark.parametrize("kind", ["clip", "t5"])
+def test_encodes_like_the_underlying_model(kind: str, tmp_path: Path) -> None:
+    reference = _build(kind, tmp_path)
     enc = load_text_encoder(tmp_path)
     assert isinstance(enc, HFTextEncoder) and enc.dim == 32
-    assert enc.max_length == (8 if build is _clip else 512)
+    assert enc.max_length == (8 if kind == "clip" else 512)
     emb = enc(["a red ball", "", "blue square moves left"])
     torch.testing.assert_close(enc.encode(["a red ball"]).tokens[0], emb.tokens[0, :5])
     assert emb.tokens.shape == (3, 6, 32)
@@ -98,7 +98,7 @@ def test_encodes_like_the_underlying_model(build, tmp_path: Path) -> None:
 
 
 def test_frozen_and_always_in_eval(tmp_path: Path) -> None:
-    _clip(tmp_path)
+    _build("clip", tmp_path)
     enc = load_text_encoder(tmp_path)
     assert isinstance(enc, HFTextEncoder)
     enc.train()
@@ -108,7 +108,7 @@ def test_frozen_and_always_in_eval(tmp_path: Path) -> None:
 
 
 def test_length_limit_and_unknown_words(tmp_path: Path) -> None:
-    _clip(tmp_path)
+    _build("clip", tmp_path)
     enc = load_text_encoder(tmp_path)
     with pytest.raises(SpacetimeError, match="has 10 tokens; this text encoder accepts at most 8"):
         enc.encode(["a red ball moves left a blue square"])
@@ -116,7 +116,7 @@ def test_length_limit_and_unknown_words(tmp_path: Path) -> None:
 
 
 def test_diffusers_layout_and_save_round_trip(tmp_path: Path) -> None:
-    _t5(tmp_path / "pipe" / "text_encoder")
+    _build("t5", tmp_path / "pipe" / "text_encoder")
     (tmp_path / "pipe" / "text_encoder" / "tokenizer.json").rename(tmp_path / "tok.json")
     tokenizer_dir = tmp_path / "pipe" / "tokenizer"
     _tokenizer(max_length=10**30).save_pretrained(tokenizer_dir)
@@ -136,7 +136,22 @@ def test_not_a_text_encoder_folder(tmp_path: Path) -> None:
     with pytest.raises(SpacetimeError, match="holds a 'bert' model; expected a CLIP or T5"):
         load_text_encoder(tmp_path)
     clip = tmp_path / "clip"
-    _clip(clip)
+    _build("clip", clip)
     (clip / "tokenizer.json").unlink()
     with pytest.raises(SpacetimeError, match="cannot load the clip_text_model text encoder"):
         load_text_encoder(clip)
+    for bad in ("{not json", "[1, 2]"):  # JSONDecodeError, then AttributeError on .get
+        (clip / "config.json").write_text(bad)
+        with pytest.raises(SpacetimeError, match=r"config\.json: not a valid model config"):
+            HFTextEncoder.from_pretrained(clip)
+    with pytest.raises(SpacetimeError, match=r"config\.json: expected a JSON object"):
+        load_text_encoder(clip)
+
+
+def test_pickled_weights_are_refused(tmp_path: Path) -> None:
+    # Only pytorch_model.bin (a pickle): loading it could run code, so it is not unpickled.
+    _build("clip", tmp_path, safetensors=False)
+    assert (tmp_path / "pytorch_model.bin").is_file()
+    assert not (tmp_path / "model.safetensors").exists()
+    with pytest.raises(SpacetimeError, match="safetensors"):
+        load_text_encoder(tmp_path)

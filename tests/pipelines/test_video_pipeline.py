@@ -79,6 +79,27 @@ def test_given_frames_come_out_exactly(pipe: VideoPipeline) -> None:
     assert not np.array_equal(between[1], first)
 
 
+def test_per_sample_given_frames_share_one_batch(pipe: VideoPipeline) -> None:
+    rng = np.random.default_rng(2)
+    a, b, c = (rng.integers(0, 256, (16, 16, 3), dtype=np.uint8) for _ in range(3))
+    prompts = [CAPTIONS[0], CAPTIONS[1], CAPTIONS[0]]
+    mixed = pipe(prompts, seeds=[0, 1, 2], given_frames=[None, {0: a}, {0: b, -1: c}], **FAST)
+    alone = pipe([CAPTIONS[0]], seeds=[0], **FAST)[0]  # text only, no frame condition at all
+    assert np.abs(mixed[0].astype(int) - alone.astype(int)).max() <= 1
+    assert np.array_equal(mixed[1, 0], a) and not np.array_equal(mixed[1, -1], c)
+    assert np.array_equal(mixed[2, 0], b) and np.array_equal(mixed[2, -1], c)
+    # The same rows one at a time, and a list of first frames: the same videos.
+    single = pipe([CAPTIONS[1]], seeds=[1], image=a, **FAST)[0]
+    assert np.abs(mixed[1].astype(int) - single.astype(int)).max() <= 1
+    chunked = pipe(prompts, seeds=[0, 1, 2], image=[None, a, b], given_frames=[{}, {}, {-1: c}],
+                   batch_size=2, **FAST)  # fmt: skip
+    assert np.abs(chunked.astype(int) - mixed.astype(int)).max() <= 1
+    with pytest.raises(SpacetimeError, match="given_frames has 2 entries for 3 prompts"):
+        pipe(prompts, seeds=[0, 1, 2], given_frames=[None, {0: a}], **FAST)
+    with pytest.raises(SpacetimeError, match="image has 1 entries for 3 prompts"):
+        pipe(prompts, seeds=[0, 1, 2], image=[a], **FAST)
+
+
 def test_user_mistakes_raise_clear_errors(pipe: VideoPipeline) -> None:
     with pytest.raises(SpacetimeError, match=r"size 15x16 is not supported.*multiples of 2"):
         pipe([CAPTIONS[0]], seeds=[0], size=(15, 16), **FAST)

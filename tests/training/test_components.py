@@ -1,4 +1,5 @@
-"""Building a run from its config: text encoder vocabulary, denoiser flags, objective, data."""
+"""Building a run from its config: text encoder vocabulary, denoiser flags, objective, data
+and the latent space."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ import torch
 
 from spacetime.data.shapes import vocabulary
 from spacetime.errors import SpacetimeError
+from spacetime.models.autoencoder import build_autoencoder
 from spacetime.models.text import WordTextEncoder
 from spacetime.training.components import (
     DiffusionSystem,
@@ -82,3 +84,35 @@ def test_folder_datasets(tmp_path: Path) -> None:
     images = load_config("shapes-tiny", None, ["data.kind=image_folder", f"data.path={clips}"])
     with pytest.raises(SpacetimeError, match=r"set data\.frames=1"):
         build_components(images)
+
+
+def test_latent_run_builds_a_denoiser_on_latents(tiny_autoencoder: Path) -> None:
+    sets = [f"autoencoder.path={tiny_autoencoder}", "model.overrides.patch_size=2"]
+    config = load_config("shapes-tiny", None, sets)
+    parts = build_components(config)
+    assert parts.autoencoder is not None and not parts.autoencoder.training
+    assert not any(p.requires_grad for p in parts.autoencoder.parameters())
+    assert parts.denoiser.config.in_channels == 4  # latent channels, not RGB
+    assert tuple(parts.videos.item(0, seed=0)["video"].shape) == (3, 4, 32, 32)  # still pixels
+    assert build_components(load_config("shapes-tiny")).autoencoder is None
+    with pytest.raises(SpacetimeError, match="in_channels=3 contradicts the autoencoder's 4"):
+        build_components(apply_overrides(config, ["model.overrides.in_channels=3"]))
+    with pytest.raises(
+        SpacetimeError, match=r"data.size=36 pixels gives 9x9 latents, but model dit-tiny needs"
+    ):
+        build_components(apply_overrides(config, ["data.size=36"]))
+    with pytest.raises(SpacetimeError, match=r"data\.size=34 must be a multiple of"):
+        build_components(apply_overrides(config, ["data.size=34"]))
+
+
+def test_default_recipe_denoises_16x16x4_latents(tmp_path: Path) -> None:
+    build_autoencoder("shapes-f4").save_pretrained(tmp_path / "ae")  # random, same shapes
+    config = load_config("default-shapes", None, [f"autoencoder.path={tmp_path / 'ae'}"])
+    parts = build_components(config)
+    assert parts.autoencoder.latent_shape(16, 64, 64) == (4, 16, 16, 16)
+    den = parts.denoiser.config
+    assert (den.in_channels, den.temporal, den.frame_conditioning) == (4, True, True)
+    baseline = build_components(apply_overrides(config, ["model.temporal=false"])).denoiser
+    temporal = sum(p.numel() for p in parts.denoiser.parameters())
+    per_frame = sum(p.numel() for p in baseline.parameters())
+    assert 1e6 < per_frame < temporal < 3e6  # the same network minus its temporal layers

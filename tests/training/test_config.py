@@ -135,6 +135,8 @@ def test_yaml_file_over_preset_then_set(tmp_path: Path) -> None:
         ("optim.lr=-1", "optim.lr must be > 0"),
         ("seed=-3", "seed must be >= 0"),
         ("masks.probs.sideways=1", "unknown frame-mask strategy sideways"),
+        ("autoencoder.chunk_size=0", "autoencoder.chunk_size must be >= 1"),
+        ("autoencoder.cache_clips=-1", "autoencoder.cache_clips must be >= 0"),
     ],
 )
 def test_validate_rejects_bad_values(item: str, message: str) -> None:
@@ -149,3 +151,24 @@ def test_parse_set_and_diff() -> None:
     b = apply_overrides(a, ["steps=5", "optim.lr=0.1", "model.overrides.depth=2"])
     assert diff_configs(a, b) == ["model.overrides", "optim.lr", "steps"]
     assert config_to_dict(b)["model"]["overrides"] == {"depth": 2}
+
+
+def test_default_recipe_and_its_per_frame_baseline() -> None:
+    config = load_preset("default-shapes")
+    assert (config.data.kind, config.data.frames, config.data.size) == ("shapes", 16, 64)
+    assert config.autoencoder.path and config.autoencoder.cache_clips > 0  # latent space
+    objective = config.objective
+    assert (objective.prediction, objective.schedule) == ("v", "cosine")
+    assert objective.options["loss_weighting"] == "min-snr"
+    assert config.text.caption_dropout == pytest.approx(0.1)
+    probs = config.masks.probs  # image->video (first) and interpolation (first-last) trained
+    assert probs["none"] > 0 and probs["first"] > 0 and probs["first-last"] > 0
+    assert config.optim.warmup_steps > 0 and 0 < config.ema_decay < 1
+    assert config.checkpoint_every == 100 and config.sample_every >= 5 * config.checkpoint_every
+    baseline = apply_overrides(config, ["model.temporal=false"])
+    assert diff_configs(config, baseline) == ["model.temporal"]  # same steps, batch, data
+    gpu = load_preset("default-shapes-gpu")
+    assert diff_configs(config, gpu) and gpu.data.frames == 16 and gpu.data.size == 64
+    assert gpu.model.temporal and gpu.autoencoder.path
+    # Relative autoencoder paths stay as written; they resolve against the working directory.
+    assert not Path(config.autoencoder.path).is_absolute()

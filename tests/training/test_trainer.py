@@ -1,11 +1,12 @@
 """The training loop on real components (tiny DiT, word encoder, ShapesWorld): loss, resume,
-divergence, joint image-video training and mixed precision."""
+divergence, joint image-video training, mixed precision and latent-space runs."""
 
 from __future__ import annotations
 
 import json
 import math
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -17,9 +18,13 @@ import torch
 
 from spacetime.data.shapes import vocabulary
 from spacetime.errors import SpacetimeError
+from spacetime.models.autoencoder import load_autoencoder
+from spacetime.models.conditioning import FrameCondition
 from spacetime.pipelines.video_pipeline import VideoPipeline
+from spacetime.training.batches import StepShards
 from spacetime.training.checkpoint import TrainingState, find_checkpoint, load_state
 from spacetime.training.config import TrainConfig, load_config
+from spacetime.training.latent import autoencoder_fingerprint, encode_latents
 from spacetime.training.trainer import Trainer, TrainingDivergedError
 
 
@@ -208,3 +213,78 @@ def test_frozen_hugging_face_text_encoder(tmp_path: Path) -> None:
     assert Trainer(config, tmp_path / "run").step == 2  # resumes without the frozen weights
     pipe = VideoPipeline.from_pretrained(tmp_path / "run" / "checkpoint" / "pipeline")
     assert pipe(["a red square"], seeds=[1], steps=1, progress=False).shape == (1, 4, 32, 32, 3)
+
+
+# ------------------------------------------------------------------ latent-space training
+
+
+def latent(autoencoder: Path, *sets: str) -> TrainConfig:
+    """shapes-tiny in the 8x8x4 latent space of the tiny autoencoder (2x2 patches)."""
+    return tiny(f"autoencoder.path={autoencoder}", "model.overrides.patch_size=2", *sets)
+
+
+def test_latent_run_resumes_bit_exactly_and_publishes_the_autoencoder(
+    tiny_autoencoder: Path, tmp_path: Path
+) -> None:
+    straight, stopped = tmp_path / "straight", tmp_path / "stopped"
+    Trainer(latent(tiny_autoencoder, *RESUME), straight).train()
+    first = Trainer(latent(tiny_autoencoder, *RESUME), stopped)
+    assert first.system.denoiser.config.in_channels == 4  # the latent channels
+    assert first.train(stop_at=3) == 3
+    del first
+    resumed = Trainer(latent(tiny_autoencoder, *RESUME), stopped)
+    assert resumed.step == 3 and resumed.train() == 6
+    state = load_state(stopped / "checkpoint")
+    assert_same_state(load_state(straight / "checkpoint"), state)
+    # The frozen autoencoder is not trained and not in the training state...
+    reference = load_autoencoder(tiny_autoencoder)
+    for name, p in resumed.autoencoder.vae.named_parameters():
+        assert p.grad is None and torch.equal(p, reference.vae.get_parameter(name)), name
+    assert not any("autoencoder" in k or "vae" in k for k in [*state.model, *state.ema])
+    assert state.meta["autoencoder"] == autoencoder_fingerprint(reference)
+    # ...but it is saved with the pipeline, which samples latents and decodes them to pixels.
+    pipe = VideoPipeline.from_pretrained(stopped / "checkpoint" / "pipeline")
+    assert autoencoder_fingerprint(pipe.autoencoder) == state.meta["autoencoder"]
+    assert pipe.channels == 4 and pipe.sample_size == (32, 32)
+    video = pipe(["a red square moves left"], seeds=[0], steps=2, progress=False)
+    assert video.shape == (1, 4, 32, 32, 3) and video.dtype.name == "uint8"
+    first_frame = pipe(["a red square"], seeds=[1], steps=1, image=video[0, 0], progress=False)
+    assert first_frame.shape == (1, 4, 32, 32, 3)  # image -> video: the frame is encoded
+
+
+def test_latent_batches_and_given_frames_reach_the_denoiser_encoded(
+    tiny_autoencoder: Path, tmp_path: Path
+) -> None:
+    config = latent(tiny_autoencoder, "steps=1", "masks.probs={first: 1.0}", "batch_size=2")
+    trainer = Trainer(config, tmp_path)
+    seen: list[tuple[torch.Tensor, FrameCondition]] = []
+
+    def capture(module: torch.nn.Module, args: tuple, kwargs: dict) -> None:
+        seen.append((args[0].detach(), kwargs["frames"]))
+
+    trainer.system.denoiser.register_forward_pre_hook(capture, with_kwargs=True)
+    trainer.train()
+    (x_t, frames), = seen  # fmt: skip
+    assert x_t.shape == (2, 4, 4, 8, 8)  # (B, c, T, H/4, W/4)
+    assert frames.mask.any() and frames.values.shape == x_t.shape
+    shards = StepShards(trainer.parts.videos, None, trainer.plan, seed=0, start=0, steps=1)
+    pixels = shards[0].video  # the step's clips, (2, 3, 4, 32, 32)
+    expected = encode_latents(trainer.autoencoder, pixels)
+    given = frames.mask  # (B, T): the clean latents of the given frames, exactly
+    values, clean = frames.values.permute(0, 2, 1, 3, 4), expected.permute(0, 2, 1, 3, 4)
+    torch.testing.assert_close(values[given], clean[given], rtol=0, atol=0)
+    torch.testing.assert_close(x_t.permute(0, 2, 1, 3, 4)[given], clean[given], rtol=0, atol=0)
+
+
+def test_resume_on_another_autoencoder_is_refused(tiny_autoencoder: Path, tmp_path: Path) -> None:
+    Trainer(latent(tiny_autoencoder, "steps=1"), tmp_path / "run").train()
+    other = load_autoencoder(tiny_autoencoder)
+    other.set_scaling(2 * other.scaling_factor, other.shift_factor)  # other latents
+    other.save_pretrained(tmp_path / "other")
+    with pytest.raises(SpacetimeError, match="trained on a different latent space"):
+        Trainer(latent(tmp_path / "other", "steps=1"), tmp_path / "run")
+    # The same weights in a moved folder resume fine (autoencoder.path may change).
+    moved = shutil.copytree(tiny_autoencoder, tmp_path / "moved")
+    assert Trainer(latent(moved, "steps=2"), tmp_path / "run").step == 1
+    with pytest.raises(SpacetimeError, match=r"autoencoder.path '.*missing' does not exist"):
+        Trainer(latent(tmp_path / "missing"), tmp_path / "new")

@@ -9,9 +9,18 @@ import av
 import cv2
 import numpy as np
 import pytest
+from PIL import Image
 
 from spacetime.errors import SpacetimeError
-from spacetime.video import FOLDER_FPS, VideoError, list_videos, read_video, write_gif, write_mp4
+from spacetime.video import (
+    FOLDER_FPS,
+    VideoError,
+    list_videos,
+    read_image,
+    read_video,
+    write_gif,
+    write_mp4,
+)
 
 Index = Callable[[np.ndarray], list[int]]
 
@@ -62,6 +71,17 @@ def test_reads_gif(tmp_path: Path, indexed_frames, frame_index: Index):
     video = read_video(path, start=1.0)
     assert frame_index(video.frames) == list(range(5, 10))
     assert video.fps == pytest.approx(5.0)
+
+
+@pytest.mark.parametrize(
+    ("fps", "expected"), [(8, list(range(16))), (4, list(range(0, 16, 2))), (2, [0, 4, 8, 12])]
+)
+def test_gif_resampling_keeps_the_duration(
+    tmp_path: Path, indexed_frames, frame_index: Index, fps, expected
+):
+    # 16 frames at 8 fps = 2 s: fps=8/4/2 give 16/8/4 frames, as an mp4 does (no extra last).
+    path = write_gif(tmp_path / "c.gif", indexed_frames(16), fps=8.0)
+    assert frame_index(read_video(path, fps=fps).frames) == expected
 
 
 def test_real_clip_yuv444(real_dir: Path):
@@ -128,6 +148,26 @@ def test_frame_folder_grey_and_alpha_become_rgb(tmp_path: Path):
     np.testing.assert_array_equal(video.frames[0], np.full((8, 8, 3), 77))
     np.testing.assert_array_equal(video.frames[1, 0, 0], [10, 200, 30])
     assert np.abs(video.frames[2].astype(int) - 150).max() <= 2
+
+
+def _exif_rotated_jpeg(path: Path) -> np.ndarray:
+    """Save a 16x32 image as JPEG with EXIF Orientation 6 (display rotated 90 deg clockwise);
+    returns the upright image a viewer shows, (32, 16, 3)."""
+    stored = np.zeros((16, 32, 3), np.uint8)
+    stored[:, 16:] = 255
+    stored[:4] = (255, 0, 0)  # a red top band: tells a rotation from a flip
+    exif = Image.Exif()
+    exif[0x0112] = 6
+    Image.fromarray(stored).save(path, exif=exif, quality=95)
+    return np.rot90(stored, k=-1)
+
+
+def test_exif_orientation_is_applied_to_images_and_frame_folders(tmp_path: Path):
+    (tmp_path / "shots").mkdir()
+    upright = _exif_rotated_jpeg(tmp_path / "shots" / "0.jpg")
+    image = read_image(tmp_path / "shots" / "0.jpg")
+    assert image.shape == (32, 16, 3) and np.abs(image.astype(int) - upright).mean() < 6
+    assert np.array_equal(read_video(tmp_path / "shots").frames[0], image)
 
 
 def test_frame_folder_with_different_sizes_is_an_error(tmp_path: Path):

@@ -16,10 +16,11 @@ def _stream(times: np.ndarray) -> list[tuple[float, int]]:
 
 
 def _nearest(times: np.ndarray, fps: float, end: float) -> list[int]:
-    """Brute force: for each grid time t0 + k/fps < end, the index of the nearest timestamp
-    (argmin takes the first, i.e. the earlier frame, on ties)."""
-    grid = times[0] + np.arange(int(np.ceil((end - times[0]) * fps + 1e-9))) / fps
-    grid = grid[grid < end - 1e-9]
+    """Brute force: for each grid time g = t0 + k/fps with g + 1/(2 fps) <= end (ffmpeg's
+    round=near: round(duration * fps) frames), the index of the nearest timestamp (argmin takes
+    the first, i.e. the earlier frame, on ties)."""
+    grid = times[0] + np.arange(int(np.ceil((end - times[0]) * fps + 1))) / fps
+    grid = grid[grid + 0.5 / fps <= end + 1e-9]
     return [int(np.argmin(np.abs(times - g) - 1e-12 * (times <= g))) for g in grid]
 
 
@@ -61,6 +62,15 @@ def test_variable_frame_rate_matches_brute_force_nearest() -> None:
     for fps in (5.0, 12.5, 24.0, 60.0):
         out = list(select_frames(_stream(times), fps=fps, frame_duration=0.04))
         assert out == _nearest(times, fps, end), fps
+
+
+@pytest.mark.parametrize(("fps", "count"), [(8, 16), (4, 8), (2, 4), (3, 6)])
+def test_gif_delay_jitter_adds_no_frame(fps: float, count: int) -> None:
+    # 16 frames at 8 fps stored as whole 1/100 s delays (0.13, 0.12, ...): 2.01 s, not 2 s.
+    times = np.round(np.arange(16) / 8, 2)
+    out = list(select_frames(_stream(times), fps=fps))  # last interval as frame duration
+    assert len(out) == count == round(2.0 * fps)
+    assert out == _nearest(times, fps, times[-1] + (times[-1] - times[-2]))
 
 
 def test_a_single_frame_is_kept_once() -> None:

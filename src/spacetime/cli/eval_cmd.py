@@ -7,7 +7,7 @@ commands so that ``spacetime --help`` does not load torch, OpenCV and matplotlib
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
@@ -22,8 +22,19 @@ _CAPTION_HELP = (
 )
 _CAPTIONS_HELP = (
     'A captions.jsonl ({"file", "caption"} per line, as written by `spacetime shapes`), '
-    "matched by file name."
+    "matched by path (the manifest's folder / file), else by a file name it lists once."
 )
+
+# The options eval and compare share, defined once.
+CaptionOpt = Annotated[str | None, typer.Option("--caption", help=_CAPTION_HELP)]
+CaptionsOpt = Annotated[Path | None, typer.Option("--captions", help=_CAPTIONS_HELP)]
+# (--max-frames >= 2 and --size >= 16 are checked by the library, in one-line errors.)
+MaxFramesOpt = Annotated[
+    int | None, typer.Option("--max-frames", help="Read at most N frames (>= 2).")
+]
+SizeOpt = Annotated[
+    int | None, typer.Option("--size", help="Resize so the longer side is PX (>= 16; aspect kept).")
+]
 
 
 def _metric_names(metrics: str | None) -> list[str] | None:
@@ -48,27 +59,35 @@ def _note_uncaptioned(paths: list[Path], texts: list[str | None], captions: Path
 
 
 def _note_unscored(reports: list[VideoReport]) -> None:
+    """Say how many captions the oracle could not score, and why for the first (the parser's
+    message: not of ShapesWorld form, or a scene it cannot be, like 'moves up behind a pillar').
+    """
+    from spacetime.data.shapes import parse_caption
+
     unscored = [r for r in reports if r.caption is not None and r.oracle is None]
     if unscored:
+        try:
+            parse_caption(str(unscored[0].caption))
+            why = f"{unscored[0].caption!r} was not scored"
+        except SpacetimeError as err:
+            why = str(err)
         typer.echo(
-            f"note: {len(unscored)} caption(s) are not of ShapesWorld form, so the oracle did not "
-            f"score them (e.g. {unscored[0].caption!r}); the metrics did",
+            f"note: the oracle did not score {len(unscored)} caption(s) (the metrics did); "
+            f"e.g. {why}",
             err=True,
         )
 
 
 def eval_command(
     videos: list[Path] = typer.Argument(..., help="Video files or folders of videos."),
-    caption: str | None = typer.Option(None, "--caption", help=_CAPTION_HELP),
-    captions: Path | None = typer.Option(None, "--captions", help=_CAPTIONS_HELP),
+    caption: CaptionOpt = None,
+    captions: CaptionsOpt = None,
     json_path: Path | None = typer.Option(None, "--json", help="Write the JSON report here."),
     html_path: Path | None = typer.Option(
         None, "--html", help="Write a self-contained HTML report (plots, frame strips) here."
     ),
-    max_frames: int | None = typer.Option(None, "--max-frames", help="Read at most N frames."),
-    size: int | None = typer.Option(
-        None, "--size", help="Resize so the longer side is PX (aspect kept)."
-    ),
+    max_frames: MaxFramesOpt = None,
+    size: SizeOpt = None,
     metrics: str | None = typer.Option(
         None, "--metrics", help="Comma-separated subset of the metrics (default: all)."
     ),
@@ -107,20 +126,19 @@ def eval_command(
 
 def compare_command(
     folders: list[Path] = typer.Argument(..., help="One folder of videos per generator."),
-    caption: str | None = typer.Option(None, "--caption", help=_CAPTION_HELP),
-    captions: Path | None = typer.Option(None, "--captions", help=_CAPTIONS_HELP),
+    caption: CaptionOpt = None,
+    captions: CaptionsOpt = None,
     json_path: Path | None = typer.Option(None, "--json", help="Write the JSON comparison here."),
     html_path: Path | None = typer.Option(
         None, "--html", help="Write a self-contained HTML comparison here."
     ),
-    max_frames: int | None = typer.Option(None, "--max-frames", help="Read at most N frames."),
-    size: int | None = typer.Option(
-        None, "--size", help="Resize so the longer side is PX (aspect kept)."
-    ),
+    max_frames: MaxFramesOpt = None,
+    size: SizeOpt = None,
     frozen_threshold: float | None = typer.Option(
         None,
         "--frozen-threshold",
-        help="A clip whose mean dynamic_degree is below this counts as frozen.",
+        min=0.0,
+        help="A clip whose mean dynamic_degree (%diag/frame, >= 0) is below this counts as frozen.",
     ),
 ) -> None:
     """Rank generators (one folder of videos each) on every metric and overall."""
@@ -133,6 +151,7 @@ def compare_command(
         evaluate_videos,
         match_captions,
         print_tables,
+        probe_videos,
         short_names,
         write_html,
         write_json,
@@ -151,9 +170,13 @@ def compare_command(
         raise SpacetimeError("the same folder is given twice; expected one folder per generator")
     groups: dict[str, list[VideoReport]] = {}
     where: dict[str, str] = {}
+    # Every file of every folder is found and probed first: a bad file in the last folder
+    # fails the run before the first folder is scored.
+    listed = [collect_videos([folder]) for folder in folders]
+    probe_videos([path for paths in listed for path in paths])
     # Each generator is named by its folder (with parent folders only where names repeat).
-    for folder, name in zip(folders, short_names([f.resolve() for f in folders]), strict=True):
-        paths = collect_videos([folder])
+    names = short_names([f.resolve() for f in folders])
+    for folder, name, paths in zip(folders, names, listed, strict=True):
         texts = match_captions(paths, caption=caption, captions_file=captions)
         _note_uncaptioned(paths, texts, captions)
         groups[name] = evaluate_videos(

@@ -6,8 +6,11 @@ Where the model comes from (first match wins):
    as written by ``VideoPipeline.save_pretrained``);
 2. ``--checkpoint RUN`` where ``RUN`` is a training run folder: its newest complete checkpoint's
    ``pipeline/`` (``RUN/checkpoint/pipeline``, the EMA weights the trainer writes);
-3. no ``--checkpoint``: the bundled default model (:data:`DEFAULT_PIPELINE`; none is bundled
-   yet, so this is an error asking for ``--checkpoint``).
+3. no ``--checkpoint``: the default model,
+   :func:`spacetime.pipelines.default.default_model_path` — the pipeline bundled in
+   ``spacetime/assets/default_model``, or the folder named by the environment variable
+   ``SPACETIME_DEFAULT_MODEL``. A development checkout without the bundled weights gets an
+   error asking for ``--checkpoint``.
 """
 
 from __future__ import annotations
@@ -19,24 +22,17 @@ import typer
 
 from spacetime.errors import SpacetimeError
 
-#: Pipeline folder used when ``--checkpoint`` is not given; ``None`` until a model is bundled.
-DEFAULT_PIPELINE: Path | None = None
-
 OUT_SUFFIXES = (".mp4", ".gif")
 
 
 def resolve_pipeline(checkpoint: Path | None) -> Path:
     """The pipeline folder to load for ``--checkpoint`` (see the module docstring)."""
+    from spacetime.pipelines.default import require_default_model
     from spacetime.pipelines.pretrained import MODEL_INDEX
     from spacetime.training.checkpoint import find_checkpoint
 
     if checkpoint is None:
-        if DEFAULT_PIPELINE is None:
-            raise SpacetimeError(
-                "no default model is bundled with spacetime yet; pass --checkpoint RUN (a "
-                "training run folder from `spacetime train`, or a saved pipeline folder)"
-            )
-        return DEFAULT_PIPELINE
+        return require_default_model()
     if not checkpoint.exists():
         raise SpacetimeError(f"--checkpoint {checkpoint} does not exist")
     if (checkpoint / MODEL_INDEX).is_file():
@@ -63,7 +59,11 @@ def generate(
     prompt: str = typer.Argument(..., help='What to generate, e.g. "a red circle moves left".'),
     out: Path = typer.Option(..., "--out", "-o", help="Output .mp4 or .gif."),
     checkpoint: Path | None = typer.Option(
-        None, "--checkpoint", "-c", help="Training run folder or pipeline folder."
+        None,
+        "--checkpoint",
+        "-c",
+        help="Training run folder or pipeline folder (default: the bundled model, or "
+        "$SPACETIME_DEFAULT_MODEL).",
     ),
     frames: int | None = typer.Option(None, help="Frames per video (default: the model's)."),
     size: int | None = typer.Option(None, help="Frame side in pixels (default: the model's)."),

@@ -1,8 +1,8 @@
 """The ``spacetime`` command: a thin layer over the library.
 
 Each sub-command lives in its own module with a ``register(app)`` function. User mistakes
-raise :class:`spacetime.errors.SpacetimeError`; :func:`main` prints them as one line on
-stderr and exits 2, without a traceback.
+raise :class:`spacetime.errors.SpacetimeError`; :func:`main` prints them (and any
+:class:`OSError`, as ``file: reason``) as one line on stderr and exits 2, without a traceback.
 """
 
 from __future__ import annotations
@@ -38,6 +38,10 @@ def main(argv: list[str] | None = None) -> None:
         app(args=argv, prog_name="spacetime", standalone_mode=True)
     except SpacetimeError as err:
         print(f"spacetime: error: {err}", file=sys.stderr)
+        sys.exit(2)
+    except OSError as err:
+        # A file the library did not wrap (permissions, full disk, ...): one line, no traceback.
+        print(f"spacetime: error: {err.filename}: {err.strerror or err}", file=sys.stderr)
         sys.exit(2)
     except KeyboardInterrupt:
         print("spacetime: interrupted", file=sys.stderr)

@@ -6,6 +6,7 @@ that ``spacetime --help`` stays fast).
 
 from __future__ import annotations
 
+from enum import Enum
 from pathlib import Path
 
 import typer
@@ -14,22 +15,33 @@ from spacetime.errors import SpacetimeError
 
 _OCCLUDER = {"auto": None, "yes": True, "no": False}
 
+# Enums so that typer validates the value and `--help` lists the choices.
+Occluder = Enum("Occluder", {name: name for name in _OCCLUDER}, type=str)
+# spacetime.data.shapes.palette.BACKGROUNDS, spelled out (a test keeps them equal): importing
+# ShapesWorld here would slow down every `spacetime --help`.
+_BACKGROUNDS = ("plain", "stripes", "checkered")
+Background = Enum("Background", {name: name for name in _BACKGROUNDS}, type=str)
+
 
 def shapes_command(
     n: int = typer.Option(100, "--n", help="Number of clips; clip i uses seed SEED + i."),
     out: Path = typer.Option(..., "--out", help="Output folder (created if missing)."),
-    size: int = typer.Option(64, "--size", help="Frame side in pixels (32..256)."),
-    frames: int = typer.Option(16, "--frames", help="Frames per clip (>= 1)."),
+    size: int = typer.Option(
+        64, "--size", help="Frame side in pixels, even (H.264 yuv420p), 32..256."
+    ),
+    frames: int = typer.Option(
+        16, "--frames", help="Frames per clip (>= 2: eval needs a transition)."
+    ),
     seed: int = typer.Option(0, "--seed", help="Seed of the first clip."),
     fps: float = typer.Option(8.0, "--fps", help="Frame rate; speeds are quoted at 8 fps."),
     objects: int | None = typer.Option(
         None, "--objects", help="Objects per clip (1..3); random when omitted."
     ),
-    occluder: str = typer.Option(
+    occluder: Occluder = typer.Option(
         "auto", "--occluder", help="Pillar: auto (some clips), yes (every clip) or no."
     ),
-    background: str | None = typer.Option(
-        None, "--background", help="plain, stripes or checkered; random when omitted."
+    background: Background | None = typer.Option(
+        None, "--background", help="Background kind; random when omitted."
     ),
     quiet: bool = typer.Option(False, "--quiet", help="No progress bar."),
 ) -> None:
@@ -38,8 +50,6 @@ def shapes_command(
 
     if objects is not None and not 1 <= objects <= 3:
         raise SpacetimeError(f"--objects must be 1, 2 or 3 (objects per clip), got {objects}")
-    if occluder not in _OCCLUDER:
-        raise SpacetimeError(f"--occluder must be one of {list(_OCCLUDER)}, got {occluder!r}")
     paths = write_dataset(
         out,
         n,
@@ -48,8 +58,8 @@ def shapes_command(
         frames=frames,
         fps=fps,
         n_objects=objects,
-        occluder=_OCCLUDER[occluder],
-        background=background,
+        occluder=_OCCLUDER[occluder.value],
+        background=None if background is None else background.value,
         progress=not quiet,
     )
     typer.echo(f"wrote {len(paths)} clips, captions.jsonl and ground_truth.jsonl to {out}")

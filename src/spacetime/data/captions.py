@@ -45,12 +45,16 @@ def _row_entry(row: dict[str, object], where: str, base: Path) -> CaptionedFile:
     return CaptionedFile(base / str(file), None if caption is None else str(caption).strip())
 
 
-def read_manifest(path: str | Path) -> list[CaptionedFile]:
-    """Entries of a ``.jsonl`` or ``.csv`` manifest; file paths are relative to its folder."""
-    path = Path(path)
-    if not path.is_file():
-        raise SpacetimeError(f"manifest {path} does not exist")
-    base = path.parent
+def _not_utf8(path: Path, err: UnicodeDecodeError) -> SpacetimeError:
+    """The error for a caption file that is not UTF-8, naming the file and the bad byte."""
+    byte = err.object[err.start]
+    return SpacetimeError(
+        f"{path}: not UTF-8 text (byte {byte:#04x} at offset {err.start}); save it as UTF-8"
+    )
+
+
+def _read_rows(path: Path, base: Path) -> list[CaptionedFile]:
+    """The rows of a ``.jsonl`` / ``.csv`` manifest (UnicodeDecodeError passes through)."""
     entries: list[CaptionedFile] = []
     if path.suffix.lower() == ".jsonl":
         for line_no, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
@@ -75,6 +79,19 @@ def read_manifest(path: str | Path) -> list[CaptionedFile]:
                 entries.append(_row_entry(row, f"{path}:{line_no}", base))
     else:
         raise SpacetimeError(f"manifest {path} must be a .jsonl or .csv file")
+    return entries
+
+
+def read_manifest(path: str | Path) -> list[CaptionedFile]:
+    """Entries of a ``.jsonl`` or ``.csv`` manifest; file paths are relative to its folder."""
+    path = Path(path)
+    if not path.is_file():
+        raise SpacetimeError(f"manifest {path} does not exist")
+    base = path.parent
+    try:
+        entries = _read_rows(path, base)
+    except UnicodeDecodeError as err:
+        raise _not_utf8(path, err) from None
     if not entries:
         raise SpacetimeError(f"manifest {path} lists no files")
     return entries
@@ -109,7 +126,10 @@ def list_captioned(
     entries = []
     for file in files:
         sidecar = file.with_suffix(".txt")
-        caption = sidecar.read_text(encoding="utf-8").strip() if sidecar.is_file() else None
+        try:
+            caption = sidecar.read_text(encoding="utf-8").strip() if sidecar.is_file() else None
+        except UnicodeDecodeError as err:
+            raise _not_utf8(sidecar, err) from None
         entries.append(CaptionedFile(file, caption))
     return entries
 

@@ -4,14 +4,15 @@ Image data trains the spatial layers of a video model (joint image-video trainin
 Video Diffusion Models, Ho et al. 2022, Sec. 3.2) and is far more plentiful than captioned
 video. Captions come from sidecar ``.txt`` files or a JSONL/CSV manifest
 (:mod:`spacetime.data.captions`). Unreadable images are found at construction (Pillow reads
-only the header) and dropped with one warning that names and counts them.
+only the header) and dropped with one warning that names and counts them. Pixels are decoded
+by :func:`spacetime.video.read_image` (EXIF orientation applied), the decoder of frame
+folders too, so an image and a frame folder of it agree.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
 
-import numpy as np
 import torch
 from PIL import Image, UnidentifiedImageError
 
@@ -20,16 +21,7 @@ from spacetime.data.captions import list_captioned, warn_skipped, warn_uncaption
 from spacetime.data.clip_dataset import Clip, ClipDataset
 from spacetime.data.transforms import Size, as_hw, resize_center_crop, to_model_range
 from spacetime.errors import SpacetimeError
-from spacetime.video.reader import IMAGE_SUFFIXES
-
-
-def read_image(path: str | Path) -> np.ndarray:
-    """uint8 (H, W, 3) RGB pixels of an image file (alpha dropped, grey expanded)."""
-    try:
-        with Image.open(path) as image:
-            return np.array(image.convert("RGB"), dtype=np.uint8)
-    except (OSError, UnidentifiedImageError) as err:
-        raise SpacetimeError(f"cannot read image {path}: {err}") from None
+from spacetime.video.reader import IMAGE_SUFFIXES, read_image  # re-exported: one decoder
 
 
 class ImageFolderDataset(ClipDataset):

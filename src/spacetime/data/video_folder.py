@@ -28,7 +28,8 @@ import torch
 
 from spacetime.data.augment import SHORT_POLICIES, ClipWindow, ShortPolicy, TemporalAugment
 from spacetime.data.captions import CaptionedFile, list_captioned, warn_skipped, warn_uncaptioned
-from spacetime.data.clip_dataset import Clip, ClipDataset
+from spacetime.data.clip_dataset import Clip, ClipDataset, mix_seed
+from spacetime.data.clip_dataset import generator as make_generator
 from spacetime.data.transforms import Size, as_hw, resize_center_crop, to_model_range
 from spacetime.errors import SpacetimeError
 from spacetime.video.reader import VIDEO_SUFFIXES, read_video
@@ -112,7 +113,7 @@ class VideoFolderDataset(ClipDataset):
         self.short: ShortPolicy = short
         files = list_captioned(self.root, VIDEO_SUFFIXES, manifest=manifest)
         self.entries = self._probe_all(files)
-        self._bad: set[Path] = set()  # files that failed to decode after probing fine
+        self._bad: set[Path] = set()  # files already warned about (decode failed after probing)
 
     def _probe_all(self, files: list[CaptionedFile]) -> list[VideoEntry]:
         entries: list[VideoEntry] = []
@@ -163,20 +164,29 @@ class VideoFolderDataset(ClipDataset):
         return video.frames[local.indices(video.num_frames, policy)]
 
     def _item(self, index: int, generator: torch.Generator) -> Clip:
+        """Entry ``index``; if it fails to decode, the next one that does (in index order).
+
+        The first attempt draws its window and flip from ``generator``; fallback ``attempt``
+        ``>= 1`` from a fresh generator seeded by ``mix_seed(seed, attempt)`` (``seed`` the
+        item's), not from the one the failed read advanced. A failing file is retried rather
+        than skipped from memory, so ``(index, seed)`` gives the same clip whatever this worker
+        decoded before; ``_bad`` only keeps the warning to one per file.
+        """
+        seed = generator.initial_seed()
         for attempt in range(len(self.entries)):
             entry = self.entries[(index + attempt) % len(self.entries)]
-            if entry.path in self._bad:
-                continue
+            draws = generator if attempt == 0 else make_generator(mix_seed(seed, attempt))
             try:
-                frames = self._read(entry, generator)
+                frames = self._read(entry, draws)
             except (av.error.FFmpegError, OSError, ValueError, SpacetimeError) as err:
-                self._bad.add(entry.path)
-                warnings.warn(
-                    f"skipping video {entry.path}: decoding failed ({err}); using the next one",
-                    stacklevel=2,
-                )
+                if entry.path not in self._bad:
+                    self._bad.add(entry.path)
+                    warnings.warn(
+                        f"skipping video {entry.path}: decoding failed ({err}); using the next one",
+                        stacklevel=2,
+                    )
                 continue
             video = to_model_range(resize_center_crop(frames, self.size))  # (C, T, H, W)
-            video, caption = self.augment.maybe_flip(video, entry.caption, generator)
+            video, caption = self.augment.maybe_flip(video, entry.caption, draws)
             return Clip(video=video, caption=caption)
         raise SpacetimeError(f"dataset folder {self.root}: no video could be decoded")

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import ClassVar
+from typing import Any, ClassVar
 
 import torch
 from diffusers import SchedulerMixin
@@ -55,24 +55,13 @@ class FlowMatchingObjective(Objective):
     def _sigma(self, t: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
         return self.sigma(broadcast_t(t, x)).to(x.dtype)
 
-    def sample_t(
-        self,
-        batch: int,
-        frames: int,
-        *,
-        generator: torch.Generator | None = None,
-        per_frame: bool = False,
-        device: torch.device | str | None = None,
-    ) -> torch.Tensor:
-        """``t = N·σ`` with σ uniform or logit-normal: ``(B,)`` or ``(B, T)``."""
-        shape = (batch, frames) if per_frame else (batch,)
-        draw_device = generator.device if generator is not None else device
+    def _draw_t(self, shape: tuple[int, ...], draw: dict[str, Any]) -> torch.Tensor:
+        """``t = N·σ`` with σ uniform or logit-normal (SD3, Esser et al. 2024, Sec. 3.1)."""
         if self.time_sampling == "uniform":
-            sigma = torch.rand(shape, generator=generator, device=draw_device)
+            sigma = torch.rand(shape, **draw)
         else:
-            n = torch.randn(shape, generator=generator, device=draw_device)
-            sigma = torch.sigmoid(self.logit_mean + self.logit_std * n)
-        return (sigma * self.num_train_timesteps).to(device)
+            sigma = torch.sigmoid(self.logit_mean + self.logit_std * torch.randn(shape, **draw))
+        return sigma * self.num_train_timesteps
 
     def add_noise(self, x0: torch.Tensor, noise: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
         s = self._sigma(t, x0)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import ClassVar
+from typing import Any, ClassVar
 
 import torch
 from diffusers import SchedulerMixin
@@ -92,22 +92,9 @@ class GaussianObjective(Objective):
         ab = self.noise_schedule.alpha_bar(broadcast_t(t, x))
         return ab.sqrt().to(x.dtype), (1 - ab).sqrt().to(x.dtype)
 
-    def sample_t(
-        self,
-        batch: int,
-        frames: int,
-        *,
-        generator: torch.Generator | None = None,
-        per_frame: bool = False,
-        device: torch.device | str | None = None,
-    ) -> torch.Tensor:
-        """Uniform integer timesteps in ``[0, N-1]`` as float: ``(B,)`` or ``(B, T)``."""
-        shape = (batch, frames) if per_frame else (batch,)
-        draw_device = generator.device if generator is not None else device
-        t = torch.randint(
-            0, self.num_train_timesteps, shape, generator=generator, device=draw_device
-        )
-        return t.float().to(device)
+    def _draw_t(self, shape: tuple[int, ...], draw: dict[str, Any]) -> torch.Tensor:
+        """Uniform integer timesteps in ``[0, N-1]`` (DDPM, Ho et al. 2020, Alg. 1)."""
+        return torch.randint(0, self.num_train_timesteps, shape, **draw)
 
     def add_noise(self, x0: torch.Tensor, noise: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
         a, s = self._scales(t, x0)

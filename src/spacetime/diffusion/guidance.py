@@ -7,15 +7,21 @@ import torch
 from spacetime.errors import SpacetimeError
 
 
-def guidance_scale(scale: float | torch.Tensor, frames: int) -> torch.Tensor:
-    """``scale`` as a float tensor: 0-d, or ``(T,)`` for a per-frame scale; validated.
+def guidance_scale(scale: float | torch.Tensor, frames: int | None) -> torch.Tensor:
+    """``scale`` as a float32 tensor: 0-d, or ``(T,)`` for a per-frame scale; validated.
 
+    ``frames`` is ``T``, or ``None`` for outputs without a time axis (only a number fits).
     A per-frame scale lets frames far from the given ones take more guidance than frames
     next to them (as in image-to-video models that ramp guidance along time).
     """
     value = torch.as_tensor(scale, dtype=torch.float32)
     if value.ndim == 0:
         return value
+    if frames is None:
+        raise SpacetimeError(
+            f"a per-frame guidance scale {tuple(value.shape)} needs outputs (B, C, T, H, W); "
+            "these have no time axis, so give a number"
+        )
     if value.ndim != 1 or value.shape[0] != frames:
         raise SpacetimeError(
             f"guidance must be a number or one value per frame ({frames},); "
@@ -53,16 +59,10 @@ def classifier_free_guidance(
         )
     if not 0.0 <= rescale <= 1.0:
         raise SpacetimeError(f"guidance rescale must be in [0, 1], got {rescale}")
-    w = torch.as_tensor(scale, dtype=cond.dtype, device=cond.device)
+    w = guidance_scale(scale, cond.shape[2] if cond.ndim == 5 else None)
+    w = w.to(dtype=cond.dtype, device=cond.device)
     if w.ndim == 1:
-        if cond.ndim != 5 or cond.shape[2] != w.shape[0]:
-            raise SpacetimeError(
-                f"a per-frame guidance scale ({w.shape[0]},) needs outputs (B, C, T, H, W) with "
-                f"T = {w.shape[0]}; got {tuple(cond.shape)}"
-            )
         w = w[None, None, :, None, None]  # (1, 1, T, 1, 1)
-    elif w.ndim != 0:
-        raise SpacetimeError(f"guidance scale must be a number or (T,), got {tuple(w.shape)}")
     guided = cond + (w - 1) * (cond - uncond)
     if rescale == 0.0:
         return guided

@@ -28,7 +28,8 @@ def strategy_mask(strategy: str, frames: int, *, k: int = 1) -> torch.Tensor:
 
     ``k`` is the number of given frames for ``first`` / ``last``, per end for ``first-last``,
     and the stride for ``every-k`` (frames 0, k, 2k, … are given). ``random`` has no
-    deterministic form; use :func:`sample_frame_mask`.
+    deterministic form; use :func:`sample_frame_mask`. :class:`SpacetimeError` when the
+    strategy would give every frame (e.g. ``last`` with ``k >= frames``).
     """
     if strategy == "random":
         raise SpacetimeError("strategy 'random' has no fixed mask; use sample_frame_mask")
@@ -37,6 +38,12 @@ def strategy_mask(strategy: str, frames: int, *, k: int = 1) -> torch.Tensor:
         raise SpacetimeError(f"unknown frame-mask strategy {strategy!r}; expected one of {names}")
     if frames < 1 or k < 1:
         raise SpacetimeError(f"frames and k must be >= 1, got frames={frames}, k={k}")
+    given = {"first": k, "last": k, "first-last": 2 * k}.get(strategy)
+    if given is not None and given >= frames:
+        raise SpacetimeError(
+            f"strategy {strategy!r} with k={k} gives {given} of {frames} frames; k must leave "
+            f"at least one frame to generate (k <= {(frames - 1) // (given // k)})"
+        )
     mask = torch.zeros(frames, dtype=torch.bool)
     if strategy == "first":
         mask[:k] = True

@@ -67,7 +67,6 @@ class Objective(ABC):
     num_train_timesteps: int
     per_frame_t: bool
 
-    @abstractmethod
     def sample_t(
         self,
         batch: int,
@@ -77,7 +76,19 @@ class Objective(ABC):
         per_frame: bool = False,
         device: torch.device | str | None = None,
     ) -> torch.Tensor:
-        """Training timesteps: ``(B,)``, or ``(B, T)`` independent per frame; float."""
+        """Training timesteps: ``(B,)``, or ``(B, T)`` independent per frame; float on ``device``.
+
+        Drawn on the generator's device (so a CPU generator gives the same draw whatever
+        ``device`` is) by :meth:`_draw_t`, the objective's distribution.
+        """
+        shape = (batch, frames) if per_frame else (batch,)
+        draw = {"generator": generator, "device": generator.device if generator else device}
+        return self._draw_t(shape, draw).float().to(device)
+
+    @abstractmethod
+    def _draw_t(self, shape: tuple[int, ...], draw: dict[str, Any]) -> torch.Tensor:
+        """Timesteps of ``shape`` in ``[0, N]`` from the objective's training distribution;
+        ``draw`` (``generator``, ``device``) goes to the ``torch.rand*`` call."""
 
     @abstractmethod
     def add_noise(self, x0: torch.Tensor, noise: torch.Tensor, t: torch.Tensor) -> torch.Tensor:

@@ -7,8 +7,9 @@ fixes the random parts, so one seed gives nested corruptions: the same pattern, 
 :func:`calibrate` checks that the metric rises with ``s`` on a clip.
 
 Lengths are fractions of the frame (short side ``S`` or diagonal), so a corruption means the
-same thing at any resolution. The "subject" is a soft ellipse centred on the frame (half its
-width and height), where a camera operator puts it.
+same thing at any resolution; only the edge jitter is in pixels, being sub-pixel by nature.
+The "subject" is a soft ellipse centred on the frame (about half its width and height),
+where a camera operator puts it.
 """
 
 from __future__ import annotations
@@ -27,11 +28,15 @@ from spacetime.evaluation.metrics.context import check_frames
 FLICKER_GAIN = 0.2
 """Largest per-frame brightness gain deviation at s = 1 (+-20 %)."""
 TELEPORT_JUMP = 0.25
-"""Jump of the teleporting region at s = 1, as a fraction of the short side."""
+"""Jump of the teleporting region at s = 1, as a fraction of the short side ``S``. The jump is
+``s * TELEPORT_JUMP * S``, so even s = 0.25 is a visible S/16 (9 px on a 256x144 frame, 16 px
+on 256x256) of a region of side S/4: never a sub-pixel event."""
 SWIM_AMPLITUDE = 0.05
 """Peak background displacement at s = 1, as a fraction of the diagonal."""
-SWIM_PERIOD = 24
-"""Temporal period of the swim, in frames."""
+SWIM_PERIOD = 12
+"""Temporal period of the swim, in frames (half a second at 24 fps): a slow breathing, yet
+fast enough that strength 0.25 moves the background by ~0.65 %diag per frame at its peak
+(1.9 px/frame on a 256x144 frame), well above the flow noise of handheld footage."""
 DRIFT_CHROMA = 40.0
 """Chroma shift (8-bit Lab levels) of the subject on the last frame at s = 1."""
 SHIMMER_AMPLITUDE = 0.75
@@ -54,14 +59,16 @@ def subject_mask(height: int, width: int) -> np.ndarray:
 
 
 def _remap(frame: np.ndarray, displacement: np.ndarray) -> np.ndarray:
-    """Sample ``frame`` at ``x + displacement(x)`` (``(H, W, 2)`` pixels), bilinear."""
+    """Sample ``frame`` at ``x + displacement(x)`` (``(H, W, 2)`` pixels), bicubic: bilinear
+    sampling at sub-pixel offsets blurs the frame, and the blur itself would lower the
+    metrics' noise, hiding a weak corruption."""
     height, width = frame.shape[:2]
     ys, xs = np.mgrid[0:height, 0:width].astype(np.float32)
     return cv2.remap(
         frame,
         xs + displacement[..., 0],
         ys + displacement[..., 1],
-        cv2.INTER_LINEAR,
+        cv2.INTER_CUBIC,
         borderMode=cv2.BORDER_REFLECT,
     )
 
@@ -77,7 +84,11 @@ def flicker(frames: np.ndarray, strength: float, *, seed: int = 0) -> np.ndarray
 
 def teleport(frames: np.ndarray, strength: float, *, seed: int = 0) -> np.ndarray:
     """On the middle frame, a square region (side S/4) is pasted ``s * TELEPORT_JUMP * S``
-    away (random direction) and is back in place on the next frame."""
+    away (random direction) and is back in place on the next frame.
+
+    The copy is pasted, the source left as it was (a one-frame duplicate of the content, as
+    a generator that misplaces an object produces); the teleport metric reports the jump
+    size, ``s * TELEPORT_JUMP * S`` pixels, in %diag."""
     if _unchanged(frames, strength):
         return frames.copy()
     out = frames.copy()

@@ -17,6 +17,9 @@ Conventions (the ones of OpenCV and of most flow papers):
 
 from __future__ import annotations
 
+import os
+import threading
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import cv2
@@ -30,6 +33,12 @@ PRESETS: dict[str, int] = {
     "medium": cv2.DISOPTICAL_FLOW_PRESET_MEDIUM,
 }
 """DIS presets by name; ``ultrafast`` is the default of the metrics (speed target 100 fps)."""
+
+
+FLOW_WORKERS = min(4, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else 1)
+"""Threads that :meth:`VideoFlow.prefetch` uses by default: OpenCV releases the GIL inside DIS
+and remap, so frame pairs are computed in parallel, one estimator and one OpenCV thread per
+worker (one core per worker, no oversubscription)."""
 
 
 DIS_MIN_SIDE = 32
@@ -188,6 +197,7 @@ class VideoFlow:
         self.gray = gray
         self.payload = payload
         self.grid = pixel_grid(gray.shape[1], gray.shape[2])
+        self._preset = preset
         self._dis = make_dis(preset)
         self._pairs: dict[int, FlowPair] = {}
         self._backward_valid: dict[int, np.ndarray] = {}
@@ -199,18 +209,56 @@ class VideoFlow:
         if not 0 <= t < len(self):
             raise IndexError(f"transition {t} out of range [0, {len(self)})")
         if t not in self._pairs:
-            forward = estimate_flow(self.gray[t], self.gray[t + 1], self._dis)
-            backward = estimate_flow(self.gray[t + 1], self.gray[t], self._dis)
-            target = self.grid + forward  # (H, W, 2)
-            # One remap samples the backward flow (occlusion test) and the payload at x + F(x).
-            stacked = np.concatenate([backward, self.payload[t + 1]], axis=-1)
-            sampled = cv2.remap(
-                stacked, target, None, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE
-            ).reshape(*target.shape[:2], -1)
-            height, width = self.gray.shape[1:]
-            valid = _consistent(forward, sampled[..., :2], target, height, width)
-            self._pairs[t] = FlowPair(forward, backward, valid, sampled[..., 2:])
+            self._pairs[t] = self._compute(t, self._dis)
         return self._pairs[t]
+
+    def _compute(self, t: int, dis: cv2.DISOpticalFlow) -> FlowPair:
+        """The :class:`FlowPair` of transition ``t`` with estimator ``dis`` (thread-safe given a
+        ``dis`` of its own: it touches no shared mutable state)."""
+        forward = estimate_flow(self.gray[t], self.gray[t + 1], dis)
+        backward = estimate_flow(self.gray[t + 1], self.gray[t], dis)
+        target = self.grid + forward  # (H, W, 2)
+        # One remap samples the backward flow (occlusion test) and the payload at x + F(x).
+        stacked = np.concatenate([backward, self.payload[t + 1]], axis=-1)
+        sampled = cv2.remap(
+            stacked, target, None, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE
+        ).reshape(*target.shape[:2], -1)
+        height, width = self.gray.shape[1:]
+        valid = _consistent(forward, sampled[..., :2], target, height, width)
+        return FlowPair(forward, backward, valid, sampled[..., 2:])
+
+    def prefetch(self, workers: int | None = None) -> None:
+        """Compute every transition not cached yet, ``workers`` pairs at a time (default
+        :data:`FLOW_WORKERS`).
+
+        The pairs are independent, and OpenCV releases the GIL, so ``workers`` threads give
+        up to ``workers`` times the throughput. Each thread owns a DIS estimator, and OpenCV's
+        own thread pool is set to one thread for the duration (restored after), so that
+        ``workers`` threads use ``workers`` cores rather than fighting over them.
+        """
+        workers = FLOW_WORKERS if workers is None else workers
+        if workers < 1:
+            raise SpacetimeError(f"flow workers must be >= 1, got {workers}")
+        todo = [t for t in range(len(self)) if t not in self._pairs]
+        if workers == 1 or len(todo) < 2:
+            for t in todo:
+                self[t]
+            return
+        local = threading.local()
+
+        def compute(t: int) -> FlowPair:
+            if not hasattr(local, "dis"):
+                local.dis = make_dis(self._preset)
+            return self._compute(t, local.dis)
+
+        threads = cv2.getNumThreads()
+        cv2.setNumThreads(1)
+        try:
+            with ThreadPoolExecutor(max_workers=min(workers, len(todo))) as pool:
+                for t, pair in zip(todo, pool.map(compute, todo), strict=True):
+                    self._pairs[t] = pair
+        finally:
+            cv2.setNumThreads(threads)
 
     def backward_valid(self, t: int) -> np.ndarray:
         """``(ceil(H / 2), ceil(W / 2))`` bool: every second pixel (both axes) of frame ``t + 1``

@@ -58,27 +58,29 @@ _ENC, _DEC = "DownEncoderBlock2D", "UpDecoderBlock2D"
 
 #: Named ``AutoencoderKL`` configurations. The ShapesWorld ones are small enough to train on a
 #: CPU in minutes: few channels, one ResNet per level, no attention in the middle block (which
-#: also makes the network fully convolutional, so it can be trained on crops).
+#: also makes the network fully convolutional, so it can be trained on crops). 4 GroupNorm
+#: groups keep >= 8 channels per group: with 1-2 per group the norm acts as instance norm,
+#: erases each channel's absolute level, and flat colours train slower (-1.3 dB at 250 steps).
 AUTOENCODER_PRESETS: dict[str, dict[str, Any]] = {
-    # 64x64x3 -> 16x16x4 (f = 4): 12x fewer values; ~0.65M parameters.
+    # 64x64x3 -> 16x16x4 (f = 4): 12x fewer values; ~0.92M parameters.
     "shapes-f4": {
-        "block_out_channels": (16, 32, 64),
+        "block_out_channels": (32, 64, 64),
         "down_block_types": (_ENC,) * 3,
         "up_block_types": (_DEC,) * 3,
         "layers_per_block": 1,
         "latent_channels": 4,
-        "norm_num_groups": 16,
+        "norm_num_groups": 4,
         "mid_block_add_attention": False,
         "sample_size": 64,
     },
-    # 64x64x3 -> 8x8x8 (f = 8): 24x fewer values, for a cheaper denoiser; ~0.95M parameters.
+    # 64x64x3 -> 8x8x8 (f = 8): 24x fewer values, for a cheaper denoiser; ~1.2M parameters.
     "shapes-f8": {
-        "block_out_channels": (16, 32, 64, 64),
+        "block_out_channels": (32, 64, 64, 64),
         "down_block_types": (_ENC,) * 4,
         "up_block_types": (_DEC,) * 4,
         "layers_per_block": 1,
         "latent_channels": 8,
-        "norm_num_groups": 16,
+        "norm_num_groups": 4,
         "mid_block_add_attention": False,
         "sample_size": 64,
     },

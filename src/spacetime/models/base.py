@@ -54,6 +54,15 @@ class VideoDenoiser(ModelMixin, ConfigMixin):
     Subclasses register ``in_channels``, ``text_dim``, ``frame_conditioning`` and ``temporal``
     in their config, set :attr:`spatial_multiple` / :attr:`temporal_multiple`, build
     ``self.text_context`` (or None) and call :meth:`prepare` at the top of ``forward``.
+
+    The call every denoiser implements, ``model(x_t, t, *, text=None, frames=None)``:
+
+    - ``x_t``: noisy video ``(B, C, T, H, W)``;
+    - ``t``: time in the objective's units (``[0, N]`` training steps): a number or ``(B,)``
+      for one time per clip, ``(B, T)`` for one per frame;
+    - ``text``: :class:`TextEmbedding` tokens for cross-attention (needs ``text_dim``);
+    - ``frames``: :class:`FrameCondition`, the given frames (needs ``frame_conditioning``);
+    - returns ``(B, C_out, T, H, W)``, the objective's prediction (eps, v, x0 or velocity).
     """
 
     _supports_gradient_checkpointing = True

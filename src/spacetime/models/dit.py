@@ -210,11 +210,8 @@ class SpaceTimeDiT(VideoDenoiser):
         text: TextEmbedding | None = None,
         frames: FrameCondition | None = None,
     ) -> torch.Tensor:
-        """Denoiser output for noisy video ``x_t`` (B, C, T, H, W) at time ``t`` (B,) or (B, T).
-
-        ``text``: tokens for cross-attention (needs ``text_dim``); ``frames``: given frames
-        (needs ``frame_conditioning``). Returns ``(B, C_out, T, H, W)``.
-        """
+        """:class:`~spacetime.models.base.VideoDenoiser`'s call (shapes there): patchify,
+        space-time blocks, unpatchify."""
         x, t_frames, context, context_mask = self.prepare(x_t, t, text, frames)
         b, _, n_frames, height, width = x.shape
         pt, p = self.temporal_multiple, self.spatial_multiple

@@ -1,7 +1,7 @@
 """Convolutional and normalisation layers of the space-time denoisers, on ``(B, C, T, H, W)``.
 
 Spatial layers are 2D convolutions applied to every frame (:class:`SpatialConv`), so their
-weights are exactly a 2D image model's (2D -> 3D inflation copies them as they are). Time
+weights have exactly the layout of a 2D image model's. Time
 is mixed only by the layers that say so (:class:`TemporalConv` here, temporal attention in
 :mod:`spacetime.models.attention`), so switching those off leaves a per-frame image model
 (the factorisation of Video Diffusion Models, Ho et al. 2022, and Make-A-Video's pseudo-3D

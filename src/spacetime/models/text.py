@@ -262,6 +262,8 @@ def load_text_encoder(
             config = json.loads(config_file.read_text())
         except json.JSONDecodeError as err:
             raise SpacetimeError(f"{config_file} is not valid JSON: {err}") from err
+        if not isinstance(config, dict):
+            raise SpacetimeError(f"{config_file}: expected a JSON object, got {config!r:.40}")
         if config.get("_class_name") == WordTextEncoder.__name__:
             encoder = WordTextEncoder.from_pretrained(folder, torch_dtype=dtype)
             return encoder.to(device) if device is not None else encoder

@@ -100,19 +100,28 @@ class HFTextEncoder(nn.Module):
                 f"{str(folder)!r} is not a text encoder folder: no config.json (expected a saved "
                 "WordTextEncoder or a Hugging Face CLIP / T5 model with its tokenizer)"
             )
-        model_type = json.loads(config_file.read_text()).get("model_type")
+        try:
+            model_type = json.loads(config_file.read_text(encoding="utf-8")).get("model_type")
+        except (json.JSONDecodeError, UnicodeDecodeError, AttributeError) as err:
+            raise SpacetimeError(
+                f"{config_file}: not a valid model config ({err}); expected a JSON object with "
+                'a "model_type"'
+            ) from None
         if model_type not in ENCODER_CLASSES:
             raise SpacetimeError(
                 f"{str(model_dir)!r} holds a {model_type!r} model; expected a CLIP or T5 text "
                 f"encoder (model_type one of {', '.join(ENCODER_CLASSES)})"
             )
         try:
-            model = ENCODER_CLASSES[model_type].from_pretrained(model_dir, local_files_only=True)
+            # use_safetensors: never unpickle a pytorch_model.bin (it can run code; DESIGN.md).
+            model = ENCODER_CLASSES[model_type].from_pretrained(
+                model_dir, local_files_only=True, use_safetensors=True
+            )
             tokenizer = AutoTokenizer.from_pretrained(tokenizer_dir, local_files_only=True)
         except (OSError, ValueError) as err:
             raise SpacetimeError(
                 f"cannot load the {model_type} text encoder and tokenizer from "
-                f"{str(folder)!r}: {err}"
+                f"{str(folder)!r} (weights must be model.safetensors): {err}"
             ) from err
         encoder = cls(model, tokenizer)
         return encoder.to(device=device, dtype=dtype) if device or dtype else encoder

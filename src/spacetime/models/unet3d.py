@@ -241,8 +241,8 @@ class UNet3D(VideoDenoiser):
         Each residual block, attention and MLP branch then starts as the identity, which keeps
         activations at unit scale through depth and makes the first gradient steps well
         conditioned. Zeroing the *temporal* branches (temporal conv, temporal attention output)
-        makes the initial network exactly a per-frame image model (VDM / Make-A-Video), so an
-        image-pretrained model inflated into this one keeps its behaviour at step 0.
+        makes the initial network exactly a per-frame image model (VDM / Make-A-Video): time
+        mixing is learned from that starting point.
         """
         for module in self.modules():
             if isinstance(module, ResBlock | TemporalConv):
@@ -264,11 +264,8 @@ class UNet3D(VideoDenoiser):
         text: TextEmbedding | None = None,
         frames: FrameCondition | None = None,
     ) -> torch.Tensor:
-        """Denoiser output for noisy video ``x_t`` (B, C, T, H, W) at time ``t`` (B,) or (B, T).
-
-        ``text``: tokens for cross-attention (needs ``text_dim``); ``frames``: given frames
-        (needs ``frame_conditioning``). Returns ``(B, C_out, T, H, W)``.
-        """
+        """:class:`~spacetime.models.base.VideoDenoiser`'s call (shapes there): the
+        encoder, middle and decoder of the factorised U-Net."""
         x, t_frames, context, context_mask = self.prepare(x_t, t, text, frames)
         emb = self.time_embed(t_frames)  # (B, T, E)
         h = self.conv_in(x)  # (B, C0, T, H, W)

@@ -3,19 +3,31 @@
 - :class:`VideoPipeline` — sampling around a trained denoiser; ``save_pretrained`` /
   ``from_pretrained`` to a folder (:mod:`.pretrained` has the format);
 - :func:`build_pipeline` — a fresh untrained pipeline from a model preset and captions;
-- :func:`generate_long` — videos longer than the training window, window by window.
+- :func:`generate_long` — videos longer than the training window, window by window;
+- :func:`load_default_pipeline` — the bundled default model (:mod:`.default`);
+- :mod:`.shapes_eval` — generate ShapesWorld clips and score them against ground truth.
 """
 
+from spacetime.pipelines.default import (
+    DEFAULT_MODEL_ENV,
+    default_model_path,
+    has_default_model,
+    load_default_pipeline,
+)
 from spacetime.pipelines.factory import build_pipeline
 from spacetime.pipelines.long_video import generate_long
 from spacetime.pipelines.pretrained import MODEL_INDEX, read_model_index
 from spacetime.pipelines.video_pipeline import LatentAutoencoder, VideoPipeline
 
 __all__ = [
+    "DEFAULT_MODEL_ENV",
     "MODEL_INDEX",
     "LatentAutoencoder",
     "VideoPipeline",
     "build_pipeline",
+    "default_model_path",
     "generate_long",
+    "has_default_model",
+    "load_default_pipeline",
     "read_model_index",
 ]

@@ -33,6 +33,9 @@ from spacetime.pipelines.pretrained import (
     write_atomically,
 )
 
+GivenFrames = Mapping[int, np.ndarray]
+"""Given frames of one clip: ``{frame index (negative from the end): uint8 (H, W, 3)}``."""
+
 
 @runtime_checkable
 class LatentAutoencoder(Protocol):
@@ -40,11 +43,12 @@ class LatentAutoencoder(Protocol):
 
     ``encode`` maps video (B, 3, T, H, W) in [-1, 1] to latents (B, C, T / temporal_factor,
     H / spatial_factor, W / spatial_factor); ``decode`` inverts it. It is saved with
-    ``save_pretrained`` and loaded with its class's ``from_pretrained``.
+    ``save_pretrained`` and loaded with its class's ``from_pretrained``. ``temporal_factor``
+    (frames per latent frame) is optional: an autoencoder without it is frame-wise (1), like
+    :class:`spacetime.models.autoencoder.FrameAutoencoder`.
     """
 
     spatial_factor: int  # pixels per latent along H and W
-    temporal_factor: int  # frames per latent frame (1 for frame-wise autoencoders)
 
     def encode(self, video: torch.Tensor) -> torch.Tensor: ...
 
@@ -78,8 +82,8 @@ class VideoPipeline:
             raise SpacetimeError(f"sample_frames must be >= 1; got {sample_frames}")
         if autoencoder is not None and not isinstance(autoencoder, LatentAutoencoder):
             raise SpacetimeError(
-                f"autoencoder {type(autoencoder).__name__} lacks encode/decode/spatial_factor/"
-                "temporal_factor (see LatentAutoencoder)"
+                f"autoencoder {type(autoencoder).__name__} lacks encode/decode/spatial_factor "
+                "(see LatentAutoencoder)"
             )
         self.denoiser = denoiser
         self.text_encoder = text_encoder
@@ -165,7 +169,8 @@ class VideoPipeline:
         """``(temporal, spatial)`` pixel-to-latent factors (1, 1 for pixel models)."""
         if self.autoencoder is None:
             return 1, 1
-        return int(self.autoencoder.temporal_factor), int(self.autoencoder.spatial_factor)
+        temporal = getattr(self.autoencoder, "temporal_factor", 1)  # absent: frame-wise
+        return int(temporal), int(self.autoencoder.spatial_factor)
 
     def _check_shape(self, frames: int, size: tuple[int, int]) -> None:
         """Raise a :class:`SpacetimeError` for a frame count or size the model cannot take.
@@ -255,8 +260,8 @@ class VideoPipeline:
         steps: int = 25,
         guidance: float = 5.0,
         sampler: str = "ddim",
-        image: np.ndarray | None = None,
-        given_frames: Mapping[int, np.ndarray] | None = None,
+        image: np.ndarray | Sequence[np.ndarray | None] | None = None,
+        given_frames: GivenFrames | Sequence[GivenFrames | None] | None = None,
         batch_size: int | None = None,
         progress: bool = True,
         callback: Callable[..., Any] | None = None,
@@ -274,9 +279,13 @@ class VideoPipeline:
                 the plain conditional model, 0 the unconditional one.
             sampler: a name of :data:`spacetime.diffusion.SAMPLERS`.
             image: first frame, uint8 (H, W, 3): image -> video. Shorthand for
-                ``given_frames={0: image}``.
+                ``given_frames={0: image}``. A list of B images (``None`` for text only)
+                gives each sample its own first frame.
             given_frames: ``{frame index: uint8 (H, W, 3)}`` kept fixed while the rest is
                 generated: ``{0: a, -1: b}`` interpolates, ``{0: a, 1: b, 2: c}`` extends.
+                A list of B such mappings (``None`` or ``{}`` for text only) conditions each
+                sample on its own frames, so text->video, image->video and interpolation
+                share one batch (a sample without given frames is the same as alone).
             batch_size: samples per forward pass (default: all B at once).
             progress: show a progress bar.
             callback: called by the sampler after every step (see
@@ -297,18 +306,19 @@ class VideoPipeline:
         self._check_shape(frames, hw)
         if steps < 1:
             raise SpacetimeError(f"steps must be >= 1; got {steps}")
-        given = dict(given_frames or {})
-        if image is not None:
-            given[0] = image
         chunk = len(prompts) if batch_size is None else int(batch_size)
         if chunk < 1:
             raise SpacetimeError(f"batch_size must be >= 1; got {batch_size}")
         shape = self._latent_shape(frames, hw)
-        cond = self.frame_condition(given, frames, hw) if given else None
+        cond = self._condition(_given(image, given_frames, len(prompts)), frames, hw, shape)
         videos = []
         for lo in range(0, len(prompts), chunk):
             rows = slice(lo, lo + chunk)
             text, null_text = self.encode_prompts(prompts[rows])
+            if cond is not None and cond.mask.shape[0] > 1:
+                chunk_cond: FrameCondition | None = cond.index(rows)
+            else:
+                chunk_cond = cond  # None, or batch 1: shared by every sample
             x0 = sample(
                 self.denoiser,
                 self.objective,
@@ -317,7 +327,7 @@ class VideoPipeline:
                 text=text,
                 null_text=null_text,
                 guidance=guidance,
-                frames=cond,
+                frames=chunk_cond,
                 sampler=sampler,
                 steps=steps,
                 callback=callback,
@@ -332,3 +342,61 @@ class VideoPipeline:
         """``(C, T, H, W)`` the denoiser samples for a clip of ``frames`` at pixel ``size``."""
         t, s = self._factors()
         return (self.channels, frames // t, size[0] // s, size[1] // s)
+
+    def _condition(
+        self,
+        given: dict[int, np.ndarray] | list[dict[int, np.ndarray]],
+        frames: int,
+        size: tuple[int, int],
+        shape: tuple[int, int, int, int],
+    ) -> FrameCondition | None:
+        """The sampler's frame condition: batch 1 for shared frames, batch B for per-sample
+        ones (rows without frames get an all-False mask, which the denoiser reads exactly as
+        ``frames=None``); ``None`` when nothing is given. ``shape`` is the latent (C, T, h, w)."""
+        if isinstance(given, dict):
+            return self.frame_condition(given, frames, size) if given else None
+        if not any(given):
+            return None
+        empty = FrameCondition(
+            torch.zeros(1, shape[1], dtype=torch.bool, device=self.device),
+            torch.zeros(1, *shape, device=self.device),
+        )
+        rows = [self.frame_condition(g, frames, size) if g else empty for g in given]
+        return FrameCondition(
+            torch.cat([r.mask for r in rows]), torch.cat([r.values.to(empty.values) for r in rows])
+        )  # (B, T), (B, C, T, h, w)
+
+
+def _per_sample(value: Any, count: int, name: str) -> list[Any]:
+    """``value`` repeated ``count`` times, or a list/tuple checked to hold ``count`` items."""
+    if isinstance(value, list | tuple):
+        if len(value) != count:
+            raise SpacetimeError(
+                f"{name} has {len(value)} entries for {count} prompts; give one per prompt "
+                "(None where a prompt has none) or a single one shared by all"
+            )
+        return list(value)
+    return [value] * count
+
+
+def _given(
+    image: Any, given_frames: Any, count: int
+) -> dict[int, np.ndarray] | list[dict[int, np.ndarray]]:
+    """Merge ``image`` into ``given_frames``: one shared mapping, or one per sample when
+    either argument is a list (see :meth:`VideoPipeline.__call__`)."""
+    if not isinstance(image, list | tuple) and not isinstance(given_frames, list | tuple):
+        shared = dict(given_frames or {})
+        if image is not None:
+            shared[0] = image
+        return shared
+    rows = []
+    for frames, first in zip(
+        _per_sample(given_frames, count, "given_frames"),
+        _per_sample(image, count, "image"),
+        strict=True,
+    ):
+        row = dict(frames or {})
+        if first is not None:
+            row[0] = first
+        rows.append(row)
+    return rows

@@ -7,7 +7,8 @@
   ``configs/``, ``--set key=value`` overrides.
 - ``checkpoint`` (safetensors + JSON, atomic), ``ema``, ``optim`` (AdamW + warm-up),
   ``batches`` (who trains on which clip), ``seeding`` (``(seed, step, shard)`` streams),
-  ``monitor`` (run log, scored samples), ``components`` (parts built from a config).
+  ``monitor`` (run log, scored samples), ``components`` (parts built from a config),
+  ``latent`` (the frozen autoencoder of latent-space runs and its latent cache).
 """
 
 from spacetime.training.checkpoint import TrainingState, find_checkpoint, load_state

@@ -10,11 +10,18 @@ The loss of a batch of frames ``x`` with posterior ``q(z|x)`` and reconstruction
 ``y = D(z)``, ``z ~ q(z|x)`` (Kingma & Welling 2014; Rombach et al. 2022, App. G without the
 adversarial and LPIPS terms, which need downloaded weights) is
 
-    L = |y - x|_1 + edge_weight * (|dy/du - dx/du|_1 + |dy/dv - dx/dv|_1) + kl_weight * KL
+    L = |y - x|_1 + mse_weight * |y - x|_2^2
+        + edge_weight * (|dy/du - dx/du|_1 + |dy/dv - dx/dv|_1) + kl_weight * KL
 
-all three as means (per pixel, per pixel, per latent value). The middle term is the gradient
-difference loss of Mathieu et al. 2016 ("Deep multi-scale video prediction beyond mean square
-error", Eq. 5 with alpha = 1): a cheap stand-in for a perceptual loss that rewards sharp edges.
+all as means (per pixel; per latent value for the KL). The squared error matters on
+ShapesWorld: small saturated shapes cover a few % of the pixels, so under L1 alone a grey blob
+in their place costs less than the background's small errors, and the network learns colour
+last; the squared term weighs those large errors up (and is what PSNR measures). The edge
+term is the gradient difference loss of Mathieu et al. 2016 ("Deep multi-scale video
+prediction beyond mean square error", Eq. 5 with alpha = 1): a cheap stand-in for a
+perceptual loss that rewards sharp edges.
+With ``sample_posterior=False``, ``z`` is the posterior mean (a plain autoencoder; the KL term
+then only penalises large latents).
 Frames are random ``crop x crop`` windows of random frames of the training clips (the preset
 networks are fully convolutional, so a crop costs a quarter of a 64x64 frame and teaches the
 same filters).
@@ -83,12 +90,13 @@ class AutoencoderTrainConfig:
     frames_per_video: int = 64  # folder data: frames read from the start of each video
     crop: int = 32  # train on random crop x crop windows (0 = whole frames)
     batch_size: int = 16  # frames (crops) per optimizer step, over all processes
-    steps: int = 2000  # optimizer steps in total
+    steps: int = 1500  # optimizer steps in total
     optim: OptimConfig = field(
         default_factory=lambda: OptimConfig(
             lr=2e-3, weight_decay=0.0, warmup_steps=100, schedule="cosine", min_lr_ratio=0.1
         )
     )  # AdamW; a small network tolerates a high peak rate
+    mse_weight: float = 10.0  # squared error, relative to L1: large (colour) errors first
     edge_weight: float = 0.5  # gradient difference loss (sharp edges), relative to L1
     kl_weight: float = 1e-5  # KL to N(0, I) per latent value: keeps the latent space tame
     sample_posterior: bool = True  # decode z ~ q(z|x) (a VAE); False: the mean (an AE whose
@@ -155,8 +163,8 @@ def validate_autoencoder_config(config: AutoencoderTrainConfig) -> None:
         raise SpacetimeError(f"crop={config.crop} must be <= size={config.size} (or 0)")
     if not 0.0 <= config.ema_decay < 1.0:
         raise SpacetimeError(f"ema_decay must be in [0, 1), got {config.ema_decay}")
-    if config.kl_weight < 0 or config.edge_weight < 0 or not config.optim.lr > 0:
-        raise SpacetimeError("kl_weight and edge_weight must be >= 0 and optim.lr > 0")
+    if min(config.kl_weight, config.edge_weight, config.mse_weight) < 0 or not config.optim.lr > 0:
+        raise SpacetimeError("kl_weight, edge_weight, mse_weight must be >= 0 and optim.lr > 0")
 
 
 # ------------------------------------------------------------------------------- data
@@ -262,7 +270,7 @@ def _spatial_gradients(x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
 class AutoencoderLoss(nn.Module):
     """The training loss of the module docstring, as a module so DDP syncs its gradients.
 
-    ``forward(frames (N, 3, H, W) in [-1, 1], generator) -> {"loss", "l1", "edge", "kl"}``
+    ``forward(frames (N, 3, H, W) in [-1, 1], generator) -> {"loss", "l1", "mse", "edge", "kl"}``
     (scalars; ``loss`` is the weighted sum that is minimised).
     """
 
@@ -272,11 +280,12 @@ class AutoencoderLoss(nn.Module):
         edge_weight: float,
         kl_weight: float,
         *,
+        mse_weight: float = 0.0,
         sample_posterior: bool = True,
     ) -> None:
         super().__init__()
         self.autoencoder = autoencoder
-        self.edge_weight, self.kl_weight = edge_weight, kl_weight
+        self.edge_weight, self.kl_weight, self.mse_weight = edge_weight, kl_weight, mse_weight
         self.sample_posterior = sample_posterior
 
     def forward(self, frames: torch.Tensor, generator: torch.Generator) -> dict[str, torch.Tensor]:
@@ -284,11 +293,12 @@ class AutoencoderLoss(nn.Module):
         z = posterior.sample(generator=generator) if self.sample_posterior else posterior.mode()
         recon = self.autoencoder.vae.decode(z).sample  # (N, 3, H, W)
         l1 = (recon - frames).abs().mean()
+        mse = (recon - frames).pow(2).mean()
         (ry, rx), (fy, fx) = _spatial_gradients(recon), _spatial_gradients(frames)
         edge = (ry - fy).abs().mean() + (rx - fx).abs().mean()
         kl = posterior.kl().mean() / z[0].numel()  # per latent value
-        loss = l1 + self.edge_weight * edge + self.kl_weight * kl
-        return {"loss": loss, "l1": l1, "edge": edge, "kl": kl}
+        loss = l1 + self.mse_weight * mse + self.edge_weight * edge + self.kl_weight * kl
+        return {"loss": loss, "l1": l1, "mse": mse, "edge": edge, "kl": kl}
 
 
 # ------------------------------------------------------------------------ evaluation
@@ -370,7 +380,11 @@ def train_autoencoder(
     torch.manual_seed(derive_seed(config.seed, "autoencoder-init"))
     autoencoder = build_autoencoder(config.preset, chunk_size=config.chunk_size)
     criterion = AutoencoderLoss(
-        autoencoder, config.edge_weight, config.kl_weight, sample_posterior=config.sample_posterior
+        autoencoder,
+        config.edge_weight,
+        config.kl_weight,
+        mse_weight=config.mse_weight,
+        sample_posterior=config.sample_posterior,
     )
     optimizer = build_optimizer(criterion, config.optim)
     scheduler = build_scheduler(optimizer, config.optim, config.steps)

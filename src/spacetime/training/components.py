@@ -1,8 +1,10 @@
-"""What a run trains, built from its :class:`TrainConfig`: denoiser, text encoder, objective, data.
+"""What a run trains, built from its :class:`TrainConfig`: denoiser, text encoder, objective, data
+and, for latent-space runs, the frozen autoencoder (:mod:`spacetime.training.latent`).
 
 :class:`DiffusionSystem` puts the trainable parts in one ``nn.Module`` whose ``forward`` returns
 the loss, so that accelerate's DDP / FSDP wrapper sees every trainable parameter (denoiser and
-word-level text encoder) and synchronises their gradients in one place.
+word-level text encoder) and synchronises their gradients in one place. The autoencoder stays
+outside it: it has nothing to train, and FSDP need not shard it.
 """
 
 from __future__ import annotations
@@ -17,15 +19,18 @@ from spacetime.data.augment import TemporalAugment
 from spacetime.data.clip_dataset import ClipDataset
 from spacetime.diffusion.objectives import Objective, build_objective
 from spacetime.errors import SpacetimeError
+from spacetime.models.autoencoder import FrameAutoencoder
 from spacetime.models.conditioning import FrameCondition, TextEmbedding
 from spacetime.training.config import TrainConfig
+from spacetime.training.latent import latent_size, load_frozen_autoencoder
 
 __all__ = ["Components", "DiffusionSystem", "build_components", "objective_config"]
 
 
 @dataclass
 class Components:
-    """The parts of a run. ``images`` is the still-image set of joint training (or None)."""
+    """The parts of a run. ``images`` is the still-image set of joint training (or None);
+    ``autoencoder`` the frozen latent space (None: the denoiser works on pixels)."""
 
     denoiser: nn.Module
     text_encoder: nn.Module | None
@@ -33,6 +38,7 @@ class Components:
     videos: ClipDataset
     images: ClipDataset | None = None
     validation_captions: list[str] | None = None  # prompts of the periodic samples
+    autoencoder: FrameAutoencoder | None = None
 
 
 class DiffusionSystem(nn.Module):
@@ -67,7 +73,8 @@ class DiffusionSystem(nn.Module):
         frame_mask: torch.Tensor | None,
         generator: torch.Generator,
     ) -> torch.Tensor:
-        """Loss of clean clips ``video`` (B, C, T, H, W) in [-1, 1]; a float32 scalar.
+        """Loss of clean clips ``video`` (B, C, T, H, W): pixels in [-1, 1], or latents of
+        a latent-space run (encoded by the trainer); a float32 scalar.
 
         ``frame_mask`` (B, T) bool marks given frames (None: the model takes no frames);
         ``generator`` draws the timesteps and the noise.
@@ -161,10 +168,37 @@ def _text_encoder(config: TrainConfig, datasets: list[ClipDataset]) -> nn.Module
     return WordTextEncoder.from_captions(corpus, **options)
 
 
+def _latent_options(config: TrainConfig, autoencoder: FrameAutoencoder | None) -> dict[str, Any]:
+    """``build_model`` options fixed by the latent space: ``in_channels`` = latent channels."""
+    if autoencoder is None:
+        return {}
+    latent_size(autoencoder, config.data.size)  # raises unless f divides data.size
+    channels = autoencoder.latent_channels
+    given = config.model.overrides.get("in_channels", channels)
+    if given != channels:
+        raise SpacetimeError(
+            f"model.overrides.in_channels={given} contradicts the autoencoder's "
+            f"{channels} latent channels; drop the override (latent runs set it)"
+        )
+    return {"in_channels": channels}
+
+
+def _check_latent_grid(denoiser: nn.Module, config: TrainConfig, latent: int) -> None:
+    """The denoiser must take the latent frames (U-Net downsampling, DiT patches)."""
+    multiple = int(getattr(denoiser, "spatial_multiple", 1))
+    if latent % multiple:
+        raise SpacetimeError(
+            f"data.size={config.data.size} pixels gives {latent}x{latent} latents, but model "
+            f"{config.model.name} needs multiples of {multiple}; choose data.size as a "
+            f"multiple of {config.data.size // latent * multiple}"
+        )
+
+
 def build_components(config: TrainConfig) -> Components:
     """Build every part of the run described by ``config`` (seeded by ``config.seed``)."""
     from spacetime.models import build_model
 
+    autoencoder = load_frozen_autoencoder(config.autoencoder)  # None: pixel space
     torch.manual_seed(config.seed)  # initial weights of the text encoder and the denoiser
     videos, images, validation = _datasets(config)
     encoder = _text_encoder(config, [d for d in (videos, images) if d is not None])
@@ -174,9 +208,11 @@ def build_components(config: TrainConfig) -> Components:
         temporal=config.model.temporal,
         text_dim=text_dim,
         frame_conditioning=uses_frames(config),
-        **config.model.overrides,
+        **{**config.model.overrides, **_latent_options(config, autoencoder)},
     )
+    if autoencoder is not None:
+        _check_latent_grid(denoiser, config, latent_size(autoencoder, config.data.size))
     objective = build_objective(objective_config(config))
     if validation is None:
         validation = [videos[i]["caption"] for i in range(min(config.sample_count, len(videos)))]
-    return Components(denoiser, encoder, objective, videos, images, validation)
+    return Components(denoiser, encoder, objective, videos, images, validation, autoencoder)

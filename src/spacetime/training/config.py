@@ -13,7 +13,10 @@ Nested sections merge key by key; dict-valued fields (``model.overrides``, ``mas
 
 Unknown presets, unknown keys and badly typed values raise :class:`SpacetimeError` naming the
 key and listing the valid choices. The resolved config is written beside every run
-(``RUN/config.yaml``) and is enough to rebuild the run.
+(``RUN/config.yaml``) and is enough to rebuild the run. Relative paths in a config
+(``data.path``, ``text.path``, ``autoencoder.path``) resolve against the working directory of
+the command, not against the YAML file's folder; sizes (``data.size``) are always in pixels,
+also for latent-space runs.
 """
 
 from __future__ import annotations
@@ -32,6 +35,7 @@ from spacetime.diffusion.masks import MASK_STRATEGIES, FrameMaskConfig
 from spacetime.errors import SpacetimeError
 
 __all__ = [
+    "AutoencoderConfig",
     "DataConfig",
     "ModelConfig",
     "ObjectiveConfig",
@@ -101,6 +105,23 @@ class DataConfig:
 
 
 @dataclass
+class AutoencoderConfig:
+    """Latent-space training (Rombach et al. 2022; Blattmann et al. 2023): a frozen autoencoder.
+
+    With ``path`` set, every clip is encoded to latents before the objective, the denoiser
+    works on ``(latent_channels, T, size / f, size / f)`` and samples are decoded back to
+    pixels; ``data.size`` stays the size in pixels. A relative ``path`` is resolved against
+    the working directory of the run.
+    """
+
+    path: str | None = None  # null = pixel space; an AutoencoderKL folder, a train-autoencoder
+    # run folder (its autoencoder/) or a pipeline folder (its autoencoder/ or vae/)
+    chunk_size: int = 16  # frames per autoencoder forward pass (memory only, not results)
+    cache_clips: int = 0  # keep the latents of this many clips in memory (0 = encode every
+    # clip every time); worth it when clips repeat (epochs > 1), see training/latent.py
+
+
+@dataclass
 class OptimConfig:
     """AdamW with linear warm-up (Loshchilov & Hutter 2019) and gradient clipping."""
 
@@ -124,6 +145,7 @@ class TrainConfig:
     objective: ObjectiveConfig = field(default_factory=ObjectiveConfig)
     data: DataConfig = field(default_factory=DataConfig)
     masks: FrameMaskConfig = field(default_factory=FrameMaskConfig)  # frame-mask mixture
+    autoencoder: AutoencoderConfig = field(default_factory=AutoencoderConfig)  # latent space
     optim: OptimConfig = field(default_factory=OptimConfig)
     batch_size: int = 16  # clips per optimizer step, over all processes and accumulation rounds
     micro_batch_size: int = 0  # clips per forward pass per process (0 = batch_size / processes)
@@ -153,6 +175,9 @@ RESUMABLE_KEYS = frozenset(
         "sample_guidance",
         "progress",
         "data.num_workers",
+        "autoencoder.chunk_size",
+        "autoencoder.cache_clips",
+        "autoencoder.path",  # may move: the weights' fingerprint in the state must match
     }
 )
 
@@ -432,6 +457,7 @@ def validate_config(config: TrainConfig) -> None:
         "text.dim": config.text.dim,
         "text.layers": config.text.layers,
         "text.heads": config.text.heads,
+        "autoencoder.chunk_size": config.autoencoder.chunk_size,
     }
     for key, value in positive.items():
         if value < 1:
@@ -444,6 +470,7 @@ def validate_config(config: TrainConfig) -> None:
         "optim.grad_clip": config.optim.grad_clip,
         "optim.weight_decay": config.optim.weight_decay,
         "data.num_workers": config.data.num_workers,
+        "autoencoder.cache_clips": config.autoencoder.cache_clips,
         "seed": config.seed,
     }
     for key, value in non_negative.items():

@@ -16,9 +16,13 @@ generators seeded by ``(seed, s, shard)`` (:mod:`~spacetime.training.seeding`), 
 - the result depends on the global batch and ``micro_batch_size``, not on the number of
   processes: 2 processes of 1 micro-batch each = 1 process accumulating 2 micro-batches.
 
+Latent-space runs (``autoencoder.path`` set, :mod:`~spacetime.training.latent`) encode every
+micro-batch with the frozen autoencoder before the loss; the autoencoder is not trained and not
+part of the training state, but it is saved with the published pipeline, which decodes samples.
+
 Run folder: ``config.yaml`` (resolved config), ``log.jsonl`` (one JSON per log step: loss, lr,
-gradient norm, throughput, and sample metrics on sampling steps), ``samples/`` and
-``checkpoint/`` (``pipeline/`` holds the EMA weights, see :mod:`.checkpoint`).
+gradient norm, throughput, the latent cache's hit rate, and sample metrics on sampling steps),
+``samples/`` and ``checkpoint/`` (``pipeline/`` holds the EMA weights, see :mod:`.checkpoint`).
 """
 
 from __future__ import annotations
@@ -60,6 +64,7 @@ from spacetime.training.config import (
     validate_config,
 )
 from spacetime.training.ema import EMA
+from spacetime.training.latent import LatentCache, autoencoder_fingerprint
 from spacetime.training.monitor import RunLog, SampleMonitor
 from spacetime.training.optim import build_optimizer, build_scheduler
 from spacetime.training.seeding import derive_seed, stream
@@ -116,6 +121,12 @@ class Trainer:
             config.batch_size, config.micro_batch_size, acc.num_processes, acc.process_index
         )
         self.parts = components or build_components(config)
+        self.autoencoder = self.parts.autoencoder  # frozen latent space, or None (pixels)
+        self.autoencoder_id, self.latents = None, None
+        if self.autoencoder is not None:
+            self.autoencoder.requires_grad_(False).eval().to(acc.device)
+            self.autoencoder_id = autoencoder_fingerprint(self.autoencoder)
+            self.latents = LatentCache(self.autoencoder, config.autoencoder.cache_clips)
         self.system = DiffusionSystem(
             self.parts.denoiser, self.parts.text_encoder, self.parts.objective
         ).to(acc.device)
@@ -156,6 +167,14 @@ class Trainer:
             self.log.truncate_after(self.step)
 
     def _load(self, state: TrainingState) -> None:
+        saved_id = state.meta.get("autoencoder")
+        if saved_id != self.autoencoder_id:
+            raise SpacetimeError(
+                f"{self.out} was trained on a different latent space (autoencoder "
+                f"{_short(saved_id)}, this config gives {_short(self.autoencoder_id)}): the "
+                f"weights at autoencoder.path changed; use the original autoencoder or a new "
+                f"--out folder"
+            )
         missing, unexpected = self.system.load_state_dict(state.model, strict=False)
         frozen = {k for k, _ in self.system.named_parameters() if k not in self.ema.shadow}
         if unexpected or set(missing) - frozen:
@@ -189,7 +208,9 @@ class Trainer:
             mask = mask.to(self.accelerator.device)
         # Dropout inside the network draws from the global generator: reseed it per shard.
         torch.manual_seed(derive_seed(cfg.seed, "dropout", *key))
-        video = batch.video.to(self.accelerator.device)
+        video = batch.video.to(self.accelerator.device)  # (m, 3, T, H, W) pixels
+        if self.latents is not None:
+            video = self.latents(video)  # (m, c, T, H/f, W/f) latents
         noise = stream(cfg.seed, "noise", *key)
         ctx = contextlib.nullcontext() if sync else self.accelerator.no_sync(self.model)
         with ctx:
@@ -267,6 +288,8 @@ class Trainer:
                     "grad_norm": norm, "image_steps": image_steps,
                     "clips_per_s": (self.step - started) * cfg.batch_size / max(elapsed, 1e-9),
                 }  # fmt: skip
+                if self.latents is not None and self.latents.max_clips:
+                    record["latent_cache_hit_rate"] = self.latents.hit_rate
                 window, image_steps = [], 0
             if cfg.sample_every and self.step % cfg.sample_every == 0:
                 record = {"step": self.step, **record, "samples": self.sample()}
@@ -291,7 +314,7 @@ class Trainer:
         self.ema.copy_to(parts)
         parts.eval()
         return VideoPipeline(
-            parts.denoiser, parts.text_encoder, parts.objective,
+            parts.denoiser, parts.text_encoder, parts.objective, self.autoencoder,
             sample_frames=self.config.data.frames, sample_size=self.config.data.size,
         )  # fmt: skip
 
@@ -310,6 +333,7 @@ class Trainer:
                 "ema_updates": self.ema.num_updates,
                 "scheduler": self.scheduler.state_dict(),
                 "processes": self.accelerator.num_processes,
+                "autoencoder": self.autoencoder_id,  # fingerprint of the latent space
             },
         )
 
@@ -348,3 +372,16 @@ class Trainer:
             f"{p.shards} micro-batches of {p.micro} ({p.accum} accumulation rounds per "
             f"process); steps {self.step} -> {end}"
         )
+        if self.autoencoder is not None:
+            d, ae = self.config.data, self.autoencoder
+            c, t, h, w = ae.latent_shape(d.frames, d.size, d.size)
+            self.accelerator.print(
+                f"latent space: 3x{d.frames}x{d.size}x{d.size} pixels -> {c}x{t}x{h}x{w} "
+                f"latents (frozen autoencoder {self.config.autoencoder.path}, "
+                f"{sum(p.numel() for p in ae.parameters()) / 1e6:.2f}M parameters)"
+            )
+
+
+def _short(fingerprint: str | None) -> str:
+    """A fingerprint for messages: its first 12 hex digits, or 'none' for pixel space."""
+    return "none (pixel space)" if fingerprint is None else fingerprint[:12]

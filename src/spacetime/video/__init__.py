@@ -22,6 +22,7 @@ from spacetime.video.reader import (
     IMAGE_SUFFIXES,
     VIDEO_SUFFIXES,
     list_videos,
+    read_image,
     read_video,
 )
 from spacetime.video.writer import (
@@ -43,6 +44,7 @@ __all__ = [
     "list_videos",
     "natural_key",
     "parse_size",
+    "read_image",
     "read_video",
     "resize_frame",
     "resize_frames",

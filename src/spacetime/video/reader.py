@@ -25,9 +25,11 @@ from __future__ import annotations
 
 import contextlib
 import os
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any, TypeVar
 
 import av
 import cv2
@@ -35,6 +37,8 @@ import numpy as np
 
 from spacetime.video.frames import Video, VideoError, natural_key, parse_size, resize_frame
 from spacetime.video.sampling import check_sampling, output_fps, select_frames
+
+P = TypeVar("P")
 
 VIDEO_SUFFIXES: tuple[str, ...] = (".mp4", ".m4v", ".mov", ".mkv", ".webm", ".avi", ".gif")
 IMAGE_SUFFIXES: tuple[str, ...] = (".png", ".jpg", ".jpeg", ".bmp", ".webp")
@@ -76,16 +80,29 @@ def read_video(
     """
     path = Path(path)
     check_sampling(fps=fps, stride=stride, max_frames=max_frames, start=start)
-    hw = parse_size(size)
+    options = _Options(fps, stride, max_frames, parse_size(size), start)
     if not path.exists():
         raise VideoError("no such file or directory", path)
     if path.is_dir():
-        return _read_folder(
-            path, fps=fps, stride=stride, max_frames=max_frames, size=hw, start=start
+        return _read_folder(path, options)
+    return _read_container(path, options)
+
+
+@dataclass(frozen=True)
+class _Options:
+    """The validated selection options of :func:`read_video` (``size`` as ``(H, W)``)."""
+
+    fps: float | None
+    stride: int
+    max_frames: int | None
+    size: tuple[int, int] | None
+    start: float
+
+    def select(self, items: Iterable[tuple[float, P]], **kwargs: Any) -> Iterator[P]:
+        """:func:`select_frames` of ``items`` with these options (``kwargs``: its others)."""
+        return select_frames(
+            items, stride=self.stride, max_frames=self.max_frames, start=self.start, **kwargs
         )
-    return _read_container(
-        path, fps=fps, stride=stride, max_frames=max_frames, size=hw, start=start
-    )
 
 
 def list_videos(path_or_dir: str | Path, *, recursive: bool = False) -> list[Path]:
@@ -139,38 +156,43 @@ def _frame_files(directory: Path) -> list[Path]:
 # ----------------------------------------------------------------------------- frame folders
 
 
-def _read_image(path: Path) -> np.ndarray:
-    """One image file as ``uint8 (H, W, 3)`` RGB (grayscale replicated, alpha dropped)."""
-    # IMREAD_COLOR: always 3-channel 8-bit BGR, whatever the file's channels and bit depth.
+def read_image(path: str | Path) -> np.ndarray:
+    """One image file as ``uint8 (H, W, 3)`` RGB, upright.
+
+    The one image decoder of the library (frame folders and image datasets): OpenCV, which
+    applies the EXIF ``Orientation`` tag (a phone JPEG stored sideways comes out as it was
+    shot), replicates grayscale to three channels, drops alpha (not composited) and scales
+    16-bit images to 8 bits.
+
+    Raises:
+        VideoError: the file is missing, corrupt, or not the format its suffix says.
+    """
+    # IMREAD_COLOR: always 3-channel 8-bit BGR, whatever the file's channels and bit depth;
+    # without IMREAD_IGNORE_ORIENTATION the EXIF orientation is applied.
     image = cv2.imread(str(path), cv2.IMREAD_COLOR)
     if image is None:
-        raise VideoError("not a readable image (corrupt, or not the format its suffix says)", path)
+        raise VideoError(
+            "not a readable image (missing, corrupt, or not the format its suffix says)", path
+        )
     return cv2.cvtColor(image, cv2.COLOR_BGR2RGB)
 
 
-def _read_folder(
-    path: Path,
-    *,
-    fps: float | None,
-    stride: int,
-    max_frames: int | None,
-    size: tuple[int, int] | None,
-    start: float,
-) -> Video:
+def _read_folder(path: Path, options: _Options) -> Video:
     files = _frame_files(path)
     if not files:
         raise VideoError(f"no frames: the folder has no {'/'.join(IMAGE_SUFFIXES)} files", path)
-    rate = FOLDER_FPS if fps is None else float(fps)
+    rate = FOLDER_FPS if options.fps is None else float(options.fps)
     timed = ((index / rate, file) for index, file in enumerate(files))
-    chosen = list(select_frames(timed, stride=stride, max_frames=max_frames, start=start))
+    chosen = list(options.select(timed))
     if not chosen:
         raise VideoError(
-            f"start={start} s is past the last frame ({len(files)} frames at {rate:g} fps)", path
+            f"start={options.start} s is past the last frame ({len(files)} frames at {rate:g} fps)",
+            path,
         )
     # cv2.imread releases the GIL, so a few threads decode PNG/JPEG frames in parallel.
     workers = max(1, min(4, os.cpu_count() or 1, len(chosen)))
     with ThreadPoolExecutor(max_workers=workers) as pool:
-        images = list(pool.map(_read_image, chosen))
+        images = list(pool.map(read_image, chosen))
     first = images[0].shape
     for file, image in zip(chosen, images, strict=True):
         if image.shape != first:
@@ -180,9 +202,9 @@ def _read_folder(
                 "folder must have one size",
                 path,
             )
-    if size is not None:
-        images = [resize_frame(image, size) for image in images]
-    return Video(np.stack(images), output_fps(rate, fps=None, stride=stride), path)
+    if options.size is not None:
+        images = [resize_frame(image, options.size) for image in images]
+    return Video(np.stack(images), output_fps(rate, fps=None, stride=options.stride), path)
 
 
 # -------------------------------------------------------------------------------- containers
@@ -207,15 +229,8 @@ def _decode(container: av.container.InputContainer, stream, path: Path) -> Itera
         ) from err
 
 
-def _read_container(
-    path: Path,
-    *,
-    fps: float | None,
-    stride: int,
-    max_frames: int | None,
-    size: tuple[int, int] | None,
-    start: float,
-) -> Video:
+def _read_container(path: Path, options: _Options) -> Video:
+    start = options.start
     try:
         container = av.open(str(path), metadata_errors="ignore")
     except av.error.FFmpegError as err:
@@ -251,19 +266,16 @@ def _read_container(
                 times.append(t)
                 yield t, frame
 
-        selected = select_frames(
+        selected = options.select(
             timed(),
-            fps=fps,
+            fps=options.fps,
             frame_duration=1.0 / header_rate if header_rate > 0 else None,
-            stride=stride,
-            max_frames=max_frames,
-            start=start,
         )
         images: list[np.ndarray] = []
         last_frame, last_image = None, None
         for frame in selected:
             if frame is not last_frame:  # resampling can repeat a frame: convert it once
-                last_frame, last_image = frame, _to_rgb(frame, size)
+                last_frame, last_image = frame, _to_rgb(frame, options.size)
                 if images and last_image.shape != images[0].shape:
                     raise VideoError(
                         f"frame size changes mid-stream ({images[0].shape[1]}x"
@@ -277,7 +289,8 @@ def _read_container(
             raise VideoError("no frames could be decoded (empty or corrupt video stream)", path)
         raise VideoError(f"start={start} s is past the last frame (at {times[-1]:.3f} s)", path)
     source_rate = header_rate or _measured_rate(times, resolution=0.01 if is_gif else 0.0)
-    return Video(np.stack(images), output_fps(source_rate, fps=fps, stride=stride), path)
+    rate = output_fps(source_rate, fps=options.fps, stride=options.stride)
+    return Video(np.stack(images), rate, path)
 
 
 def _to_rgb(frame: av.VideoFrame, size: tuple[int, int] | None) -> np.ndarray:

@@ -9,10 +9,12 @@ Order of operations (all times in seconds, measured from the start of the stream
 
 1. ``start``: frames with timestamp ``< start`` are skipped.
 2. ``fps``: the kept frames are resampled onto the grid ``t_0 + k / fps`` (``t_0`` the first
-   kept timestamp, ``k = 0, 1, ...`` while ``t_0 + k / fps < end``, ``end`` = last timestamp +
-   one source frame duration). Each grid time takes the frame with the nearest timestamp
-   (ties go to the earlier frame), so upsampling repeats frames and downsampling drops
-   them; the video keeps its duration (the rule of ffmpeg's ``fps`` filter, ``round=near``).
+   kept timestamp, ``end`` = last timestamp + one source frame duration). Grid frame ``k``
+   is emitted while its slot ``[t_0 + k / fps, t_0 + (k + 1/2) / fps]`` starts within the
+   clip, i.e. ``t_0 + (k + 1/2) / fps <= end``: ``round(duration * fps)`` frames, at least
+   one (ffmpeg's ``fps`` filter, ``round=near``), so jittery GIF delays (1/100 s) add no
+   extra frame. Each grid time takes the frame with the nearest timestamp (ties go to the
+   earlier frame), so upsampling repeats frames and downsampling drops them.
 3. ``stride``: every ``stride``-th frame of that sequence is kept (indices ``0, s, 2s, ...``).
 4. ``max_frames``: at most that many frames are returned.
 """
@@ -72,7 +74,7 @@ def _resample(
     if previous is None:
         return
     end = previous[0] + (interval if frame_duration is None else frame_duration)
-    while t0 + k * step < end - 1e-9 or k == 0:  # k == 0: a lone frame is still one frame
+    while t0 + (k + 0.5) * step <= end + 1e-9 or k == 0:  # k == 0: a lone frame still counts
         yield previous[1]
         k += 1
 

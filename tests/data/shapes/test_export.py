@@ -41,8 +41,14 @@ def test_write_dataset_rejects_bad_arguments(tmp_path):
         write_dataset(tmp_path, 1, seed=-1, progress=False)
     with pytest.raises(SpacetimeError, match="size"):
         write_dataset(tmp_path, 1, size=20, progress=False)
+    with pytest.raises(SpacetimeError, match="--size must be even"):
+        write_dataset(tmp_path, 1, size=33, progress=False)
+    with pytest.raises(SpacetimeError, match="--frames must be >= 2"):
+        write_dataset(tmp_path, 1, frames=1, progress=False)
     with pytest.raises(SpacetimeError, match="--background"):
         write_dataset(tmp_path, 1, background="dots", progress=False)
     (tmp_path / "file").write_text("x")
     with pytest.raises(SpacetimeError, match="not a folder"):
         write_dataset(tmp_path / "file", 1, progress=False)
+    with pytest.raises(SpacetimeError, match="file/x: cannot write there"):
+        write_dataset(tmp_path / "file" / "x", 1, progress=False)

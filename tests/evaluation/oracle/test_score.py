@@ -239,6 +239,17 @@ def test_report_to_dict_is_flat_and_json():
     assert d["objects"][0]["checks"]["present"] is True
 
 
+def test_blank_video_has_no_teleport_or_physics_score():
+    # No object found: there is no transition or window to judge, so the scores are None
+    # (not a perfect 0 teleports / 1.0 physics a blank generator would otherwise win with).
+    clip = generate(0)
+    gray = background_image(clip.scene.background, clip.video.shape[1]).astype(np.uint8)
+    blank = np.broadcast_to(gray[None, :, :, None], clip.video.shape).copy()
+    report = score_video(blank, clip.caption)
+    assert report.adherence == 0.0
+    assert report.teleport_rate is None and report.physics is None
+
+
 def test_bad_inputs_raise():
     clip = generate(0)
     with pytest.raises(SpacetimeError, match="ShapesWorld form"):
@@ -252,7 +263,8 @@ def test_bad_inputs_raise():
 def test_single_frame_video():
     clip = generate(3, frames=1)
     report = score_video(clip.video, clip.caption)
-    assert report.adherence == 1.0 and report.teleport_rate == 0.0 and report.physics == 1.0
+    assert report.adherence == 1.0
+    assert report.teleport_rate is None and report.physics is None  # nothing to judge
 
 
 def test_robust_to_generator_like_noise_and_blur():

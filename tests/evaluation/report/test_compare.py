@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from spacetime.errors import SpacetimeError
 from spacetime.evaluation.metrics import METRIC_NAMES
 from spacetime.evaluation.report.compare import compare_generators, rank_values
 
@@ -37,9 +38,41 @@ def test_frozen_generator_cannot_win_by_not_moving(make_report) -> None:
     by_name = {g.name: g for g in comparison.generators}
     assert by_name["still"].means["frozen"] == 1.0 and by_name["moving"].means["frozen"] == 0.0
     assert by_name["still"].ranks["frozen"] == 2
-    assert by_name["still"].ranks["flicker"] == 1
-    # Wins 7 failure columns, loses the frozen one: mean rank (7 * 1 + 2) / 8.
-    assert by_name["still"].score == pytest.approx(9 / 8)
+    # Failure means are over moving clips only: none for "still", so it ranks last there too.
+    assert by_name["still"].means["flicker"] is None
+    assert by_name["moving"].means["flicker"] == pytest.approx(0.01 * 12 / 8)
+    assert all(by_name["still"].ranks[c] == 2 for c in comparison.columns)
+    assert (by_name["moving"].rank, by_name["still"].rank) == (1, 2)
+    assert comparison.generators[0].name == "moving"
+
+
+def test_frozen_clips_are_left_out_of_failure_means(make_report) -> None:
+    reports = [
+        make_report("m.mp4", level=0.2, motion=3.0),
+        make_report("s.mp4", level=0.0, motion=0.0),
+    ]
+    (summary,) = compare_generators({"g": reports}, frozen_threshold=0.5).generators
+    assert summary.means["frozen"] == 0.5
+    assert summary.means["flicker"] == pytest.approx(0.2 * 12 / 8)  # the frozen clip's 0 ignored
+    assert summary.means["dynamic_degree"] == pytest.approx(1.5)  # over every clip
+
+
+def test_oracle_none_ranks_last(make_report) -> None:
+    blank = {"adherence": 0.0, "teleport_rate": None, "physics": None}
+    real = {"adherence": 1.0, "teleport_rate": 0.1, "physics": 0.8}
+    comparison = compare_generators(
+        {"blank": [make_report(oracle=blank)], "real": [make_report(oracle=real)]}
+    )
+    by_name = {g.name: g for g in comparison.generators}
+    assert by_name["blank"].ranks["oracle.teleport_rate"] == 2
+    assert by_name["blank"].ranks["oracle.physics"] == 2
+
+
+def test_no_generator_is_an_error(make_report) -> None:
+    with pytest.raises(SpacetimeError, match="no generator given"):
+        compare_generators({})
+    with pytest.raises(SpacetimeError, match="'empty' has no videos"):
+        compare_generators({"empty": []})
 
 
 def test_oracle_columns_directions_and_none(make_report) -> None:

@@ -18,6 +18,7 @@ from spacetime.evaluation.report.evaluate import (
     collect_videos,
     evaluate_frames,
     evaluate_video,
+    evaluate_videos,
     load_report,
     match_captions,
     write_report,
@@ -126,6 +127,63 @@ def test_captions_by_file_name_and_errors(tmp_path) -> None:
     manifest.write_text('{"file": "a.mp4", "caption": "ok"}\n{"file": oops}\n')
     with pytest.raises(SpacetimeError, match=r"captions.jsonl:2"):
         match_captions(videos, captions_file=manifest)
+
+
+def test_captions_key_on_the_path_relative_to_the_manifest(tmp_path) -> None:
+    manifest = tmp_path / "f" / "captions.jsonl"
+    manifest.parent.mkdir()
+    rows = [{"file": "a/clip.mp4", "caption": "in a"}, {"file": "b/clip.mp4", "caption": "in b"}]
+    manifest.write_text("\n".join(json.dumps(r) for r in rows) + "\n")
+    videos = [tmp_path / "f" / "b" / "clip.mp4", tmp_path / "f" / "a" / "clip.mp4"]
+    assert match_captions(videos, captions_file=manifest) == ["in b", "in a"]
+    # Same name in two rows and the video is neither: ambiguous, so an error naming it.
+    with pytest.raises(SpacetimeError, match=r"2 rows are named 'clip\.mp4'"):
+        match_captions([tmp_path / "h" / "clip.mp4"], captions_file=manifest)
+
+
+def test_a_caption_claimed_by_path_is_not_reused_by_name(tmp_path) -> None:
+    # `eval f/ h/ --captions f/captions.jsonl`: h/clip_0.mp4 must not get f/clip_0.mp4's caption.
+    manifest = tmp_path / "f" / "captions.jsonl"
+    manifest.parent.mkdir()
+    manifest.write_text('{"file": "clip_0.mp4", "caption": "real"}\n')
+    videos = [tmp_path / "f" / "clip_0.mp4", tmp_path / "h" / "clip_0.mp4"]
+    assert match_captions(videos, captions_file=manifest) == ["real", None]
+    # Without the claiming video the unique name still matches (folder-free manifests).
+    assert match_captions(videos[1:], captions_file=manifest) == ["real"]
+
+
+def test_an_unreadable_file_fails_before_any_video_is_scored(clip, tmp_path) -> None:
+    good = write_mp4(tmp_path / "good.mp4", clip, 8.0)
+    bad = tmp_path / "bad.mp4"
+    bad.write_bytes(b"not a video")
+    with pytest.raises(SpacetimeError, match=r"bad\.mp4") as info:
+        evaluate_videos([good, bad], progress=False, names=["flicker"])
+    # Raised by the up-front probe in evaluate_videos, not by evaluate_video on the 2nd file
+    # after the 1st was scored.
+    assert [e.name for e in info.traceback][:2] == [
+        "test_an_unreadable_file_fails_before_any_video_is_scored",
+        "evaluate_videos",
+    ]
+    assert "evaluate_video" not in [e.name for e in info.traceback]
+
+
+def test_empty_metric_list_is_not_every_metric(clip) -> None:
+    # names=[] is a (bad) explicit choice, not "the default": it must not compute all metrics.
+    with pytest.raises(SpacetimeError, match="expected some of"):
+        evaluate_frames(clip, video="v", fps=8.0, names=[])
+
+
+def test_load_report_rejects_a_bad_analysis_size(tmp_path) -> None:
+    path = tmp_path / "r.json"
+    path.write_text(json.dumps({"analysis_size": "x", "videos": []}))
+    with pytest.raises(SpacetimeError, match="analysis_size"):
+        load_report(path)
+
+
+def test_unwritable_json_path_is_a_spacetime_error(tmp_path) -> None:
+    (tmp_path / "file").write_text("x")
+    with pytest.raises(SpacetimeError, match=r"file/r.json: cannot write the JSON report"):
+        write_report(tmp_path / "file" / "r.json", EvalRun([]))
 
 
 def test_real_footage_moves_and_its_freeze_is_flagged_frozen(real_dir, tmp_path) -> None:

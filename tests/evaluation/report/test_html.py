@@ -5,6 +5,9 @@ from __future__ import annotations
 import base64
 import re
 
+import pytest
+
+from spacetime.errors import SpacetimeError
 from spacetime.evaluation.report.compare import compare_generators
 from spacetime.evaluation.report.html import compare_html, eval_html, write_html
 
@@ -72,3 +75,9 @@ def test_compare_page_ranks_and_escapes(make_report) -> None:
     assert head.group(1) == "<th>&lt;i&gt;gen&lt;/i&gt;</th><th>other</th>"
     assert "<tr><td>overall rank</td><td class='best'>1</td><td>2</td></tr>" in page
     assert "<tr><td>flicker</td><td class='best'>0.3 (1)</td><td>0.6 (2)</td></tr>" in page
+
+
+def test_unwritable_html_path_is_a_spacetime_error(tmp_path) -> None:
+    (tmp_path / "file").write_text("x")
+    with pytest.raises(SpacetimeError, match=r"file/r.html: cannot write the HTML report"):
+        write_html(tmp_path / "file" / "r.html", "<html></html>")

@@ -29,6 +29,8 @@ def test_eval_tables_rows_and_oracle(make_report) -> None:
     # flicker mean of `plain`: (7 * 0.25 + 1.25) / 8 = 0.375, shown with 3 digits.
     assert "0.375" in text
     assert "adherence" in text and "0.875" in text
+    # The motion column is in the table, and for it 0 is a freeze, not "no failure".
+    assert "0 = no failure (motion: 0 = frozen)" in " ".join(text.split())
 
 
 def test_compare_table_orders_best_first(make_report) -> None:

@@ -47,7 +47,10 @@ def write_dataset(
     """Render ``n`` clips (seeds ``seed .. seed + n - 1``) into ``out``; returns the mp4 paths.
 
     Keyword arguments are those of :func:`spacetime.data.shapes.sample_scene`; ``progress``
-    shows a tqdm bar. :class:`SpacetimeError` on a bad count, seed or scene argument.
+    shows a tqdm bar. :class:`SpacetimeError` on a bad count, seed or scene argument, on
+    ``frames < 2`` (a one-frame clip has no transition to evaluate), on an odd ``size`` (H.264
+    in yuv420p pads odd sides, so the mp4 would not match the ground truth) and on an output
+    folder that cannot be written.
     """
     from spacetime.video import write_mp4
 
@@ -56,17 +59,27 @@ def write_dataset(
     if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
         raise SpacetimeError(f"--seed must be an integer >= 0, got {seed!r}")
     check_resolution(size, frames, fps)
+    if frames < 2:
+        raise SpacetimeError(
+            f"--frames must be >= 2 for an exported dataset (eval needs a transition), got {frames}"
+        )
+    if size % 2:
+        raise SpacetimeError(
+            f"--size must be even for mp4 export (yuv420p stores 2x2 chroma blocks, so an odd "
+            f"side is padded and the video would not match its ground truth), got {size}"
+        )
     if background is not None and background not in BACKGROUNDS:
         raise SpacetimeError(f"--background must be one of {list(BACKGROUNDS)}, got {background!r}")
     out = Path(out)
     if out.exists() and not out.is_dir():
         raise SpacetimeError(f"--out {out} exists and is not a folder")
-    out.mkdir(parents=True, exist_ok=True)
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        captions = (out / CAPTIONS_FILE).open("w", encoding="utf-8")
+    except OSError as err:
+        raise SpacetimeError(f"--out {out}: cannot write there ({err.strerror or err})") from err
     paths = []
-    with (
-        (out / CAPTIONS_FILE).open("w") as captions,
-        (out / GROUND_TRUTH_FILE).open("w") as truth,
-    ):
+    with captions, (out / GROUND_TRUTH_FILE).open("w", encoding="utf-8") as truth:
         for i in tqdm(range(n), desc="shapes", unit="clip", disable=not progress):
             clip = generate(
                 seed + i,

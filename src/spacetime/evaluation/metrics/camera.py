@@ -7,7 +7,7 @@ import numpy as np
 
 from spacetime.evaluation.metrics.context import AnalysisClip
 
-SAMPLE_STRIDE = 6
+SAMPLE_STRIDE = 8
 """Flow vectors are sampled every SAMPLE_STRIDE analysis pixels (both for the fit and the score)."""
 
 BLOCKS = 8
@@ -22,13 +22,15 @@ RANSAC_THRESHOLD = 0.5
 
 
 def camera_residual(
-    flow: np.ndarray, valid: np.ndarray, diagonal: float
+    flow: np.ndarray, valid: np.ndarray, diagonal: float, texture: np.ndarray | None = None
 ) -> tuple[np.ndarray, np.ndarray]:
     """Residual flow after removing a RANSAC homography, at the visible samples of a grid.
 
     Args:
         flow: ``(h, w, 2)`` forward flow (pixels); valid: ``(h, w)`` occlusion mask.
         diagonal: image diagonal in pixels (sets the RANSAC threshold).
+        texture: optional ``(h, w)`` edge strength; if given, only samples at least as
+            textured as the median sample are used (flow is only measurable on texture).
 
     Returns:
         ``(residual, points)``: ``(N, 2)`` float32 ``F(x) - (H(x) - x)`` in pixels and the
@@ -40,6 +42,9 @@ def camera_residual(
     s = SAMPLE_STRIDE
     ys, xs = np.mgrid[s // 2 : flow.shape[0] : s, s // 2 : flow.shape[1] : s]
     keep = valid[ys, xs]
+    if texture is not None:
+        sampled = texture[ys, xs]
+        keep &= sampled >= np.median(sampled)
     src = np.stack([xs[keep], ys[keep]], axis=-1).astype(np.float32)  # (N, 2)
     if len(src) < 8:
         return np.zeros((0, 2), np.float32), src
@@ -85,10 +90,9 @@ def background_swim(clip: AnalysisClip) -> np.ndarray:
     out = np.zeros(clip.num_transitions)
     for t in range(clip.num_transitions):
         pair = clip.flow[t]
-        texture = clip.edges[t]
-        level = np.median(texture[::SAMPLE_STRIDE, ::SAMPLE_STRIDE])
-        trusted = pair.valid & (texture >= level)  # flow is only measurable on texture
-        residual, points = camera_residual(pair.forward, trusted, clip.diagonal)
+        residual, points = camera_residual(
+            pair.forward, pair.valid, clip.diagonal, texture=clip.edges[t]
+        )
         if residual.size == 0:
             continue
         means, counts = block_mean_vectors(residual, points, height, width)

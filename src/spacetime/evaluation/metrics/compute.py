@@ -77,4 +77,5 @@ def compute_metrics(
             f"unknown metric name(s) {unknown or list(selected)}; expected some of {METRIC_NAMES}"
         )
     clip = AnalysisClip(frames, analysis_size=analysis_size, flow_preset=flow_preset)
+    clip.flow.prefetch()  # every metric needs every flow pair: compute them in parallel
     return {name: MetricSeries(METRICS[name](clip)) for name in selected}

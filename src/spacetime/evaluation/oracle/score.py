@@ -10,7 +10,8 @@ Scores (1 is perfect for the higher-is-better ones, 0 for ``teleport_rate``):
   ``present_frac`` of the frames) with the caption's shape, size class (when the caption says
   it) and motion (:func:`~.track.classify_motion`; not checked on one-frame clips);
 - ``teleport_rate``: share of consecutive-frame transitions of the caption's objects whose
-  displacement disagrees with their neighbours (:func:`~.track.teleports`);
+  displacement disagrees with their neighbours (:func:`~.track.teleports`); None when there
+  is no transition (no object found, or one frame), so a blank video does not score 0;
 - ``identity_consistency``: mean over present objects of the share of clean sightings whose
   colour, shape and size class equal the object's most common ones (0 when none is present);
 - ``background_stability``: share of background samples (pixels away from objects and the
@@ -18,7 +19,7 @@ Scores (1 is perfect for the higher-is-better ones, 0 for ``teleport_rate``):
 - ``occlusion_reappearance``: share of "behind a pillar" objects that come back
   (:func:`reappearance`); None when the caption has no pillar;
 - ``physics``: share of three-frame windows without a velocity change away from walls
-  (:func:`~.track.physics_checks`; 1 when there is no window).
+  (:func:`~.track.physics_checks`; None when there is no window, e.g. no object found).
 
 The details also give the background kind seen (:func:`~.background.classify_background`)
 next to the caption's, the pillar box and the number of tracks no clause claimed.
@@ -31,7 +32,6 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 import numpy as np
-from scipy.optimize import linear_sum_assignment
 
 from spacetime.data.shapes.grammar import ParsedObject, parse_caption
 from spacetime.errors import SpacetimeError
@@ -83,11 +83,11 @@ class OracleReport:
     """Scores of one video against its caption (module docstring) and per-object details."""
 
     adherence: float
-    teleport_rate: float
+    teleport_rate: float | None
     identity_consistency: float
     background_stability: float
     occlusion_reappearance: float | None
-    physics: float
+    physics: float | None
     objects: list[ObjectReport] = field(default_factory=list)
     pillar: tuple[int, int, int, int] | None = None
     extra_objects: int = 0
@@ -132,6 +132,8 @@ def _match(clauses: tuple[ParsedObject, ...], tracks: list[Track]) -> list[Track
     """The track of each clause: most sightings of the clause's colour, one track per clause."""
     if not tracks:
         return [None] * len(clauses)
+    from scipy.optimize import linear_sum_assignment  # slow to import; needed only here
+
     counts = np.asarray([[t.count(c.color) for t in tracks] for c in clauses], np.float64)
     rows, cols = linear_sum_assignment(-counts)
     out: list[Track | None] = [None] * len(clauses)
@@ -298,11 +300,11 @@ def score_video(frames: np.ndarray, caption: str, *, fps: float = 8.0) -> Oracle
     occluded = [r.reappearance.ok for r in reports if r.reappearance is not None]
     return OracleReport(
         adherence=float(np.mean([r.adherent for r in reports])),
-        teleport_rate=sum(r.teleports for r in reports) / transitions if transitions else 0.0,
+        teleport_rate=sum(r.teleports for r in reports) / transitions if transitions else None,
         identity_consistency=float(np.mean(identities)) if identities else 0.0,
         background_stability=stability,
         occlusion_reappearance=float(np.mean(occluded)) if occluded else None,
-        physics=1.0 - sum(r.physics_violations for r in reports) / checks if checks else 1.0,
+        physics=1.0 - sum(r.physics_violations for r in reports) / checks if checks else None,
         objects=reports,
         pillar=pillar,
         extra_objects=len(tracks) - sum(t is not None for t in matched),

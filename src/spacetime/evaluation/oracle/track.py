@@ -29,7 +29,6 @@ from collections import Counter
 from dataclasses import dataclass, field
 
 import numpy as np
-from scipy.optimize import linear_sum_assignment
 
 from spacetime.evaluation.oracle.segment import Detection
 from spacetime.evaluation.oracle.thresholds import Thresholds
@@ -96,6 +95,8 @@ def link(detections: list[list[Detection]], limits: Thresholds) -> list[Track]:
                     cost[i, j] = 1.0 + dist / limits.size
         taken = set()
         if tracks:
+            from scipy.optimize import linear_sum_assignment  # slow import; eval-only
+
             rows, cols = linear_sum_assignment(cost)
             for i, j in zip(rows, cols, strict=False):
                 if cost[i, j] < _INFEASIBLE:

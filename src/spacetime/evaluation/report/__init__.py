@@ -20,6 +20,7 @@ from spacetime.evaluation.report.evaluate import (
     load_captions,
     load_report,
     match_captions,
+    probe_videos,
     write_json,
     write_report,
 )
@@ -51,6 +52,7 @@ __all__ = [
     "load_report",
     "match_captions",
     "print_tables",
+    "probe_videos",
     "render_text",
     "short_names",
     "write_html",

@@ -7,10 +7,14 @@ mean). Generators are then ranked per column, 1 = best:
 * ``dynamic_degree`` is *not* ranked by itself: more motion is not better, but a frozen clip
   scores 0 on every failure metric and must not win for it. A clip is *frozen* when its mean
   ``dynamic_degree`` is below ``frozen_threshold``; the ranked column is ``frozen`` (the
-  fraction of a generator's clips that are frozen, lower is better);
+  fraction of a generator's clips that are frozen, lower is better), and the failure-metric
+  means are taken over the generator's *moving* clips only (all frozen: ``None``, ranked last),
+  so a generator that never moves cannot win the failure columns either;
 * oracle scores (when captions of ShapesWorld form apply): ``teleport_rate`` lower is better,
   the others (adherence, identity consistency, background stability, occlusion reappearance,
-  physics) higher is better. ``None`` (e.g. no occlusion in the scene) is left out of the mean.
+  physics) higher is better. ``None`` (e.g. no occlusion in the scene, or no object found so
+  no transition to check) is left out of the mean; a generator whose mean is ``None`` ranks
+  last on that column.
 
 The overall score is the mean of a generator's per-column ranks (a scale-free aggregate, like
 the average rank of Demšar, JMLR 2006), and the overall rank orders that score. Ties share the
@@ -26,6 +30,7 @@ from typing import Any
 import numpy as np
 
 from spacetime import __version__
+from spacetime.errors import SpacetimeError
 from spacetime.evaluation.report.evaluate import MOTION_METRIC, VideoReport
 
 __all__ = [
@@ -111,11 +116,10 @@ def rank_values(values: Sequence[float | None], *, higher_is_better: bool = Fals
     return [1 + sum(sign * other < sign * key for other in keys) for key in keys]
 
 
-def _frozen_fraction(reports: Sequence[VideoReport], threshold: float) -> float | None:
-    degrees = [r.metrics[MOTION_METRIC]["mean"] for r in reports if MOTION_METRIC in r.metrics]
-    if not degrees:
-        return None
-    return float(np.mean([d is not None and d < threshold for d in degrees]))
+def _is_frozen(report: VideoReport, threshold: float) -> bool:
+    """Whether the clip's mean ``dynamic_degree`` is below ``threshold`` (False if unmeasured)."""
+    degree = report.metrics.get(MOTION_METRIC, {}).get("mean")
+    return isinstance(degree, (int, float)) and degree < threshold
 
 
 def _mean_or_none(values: Sequence[float | None]) -> float | None:
@@ -126,14 +130,20 @@ def _mean_or_none(values: Sequence[float | None]) -> float | None:
 def summarize(
     name: str, path: str, reports: Sequence[VideoReport], *, frozen_threshold: float
 ) -> GeneratorSummary:
-    """Means over ``reports`` of every metric, of the frozen fraction and of the oracle scores."""
+    """Means over ``reports`` of every metric, of the frozen fraction and of the oracle scores.
+
+    ``dynamic_degree`` is averaged over every clip; the failure metrics over the moving
+    (non-frozen) clips only, ``None`` when every clip is frozen.
+    """
     assert reports, "a generator without clips cannot be summarized"
     means: dict[str, float | None] = {}
     metric_names = [n for n in reports[0].metrics if all(n in r.metrics for r in reports)]
+    moving = [r for r in reports if not _is_frozen(r, frozen_threshold)]
     for metric in metric_names:
-        means[metric] = _mean_or_none([r.metrics[metric]["mean"] for r in reports])
+        clips = reports if metric == MOTION_METRIC else moving
+        means[metric] = _mean_or_none([r.metrics[metric]["mean"] for r in clips])
     if MOTION_METRIC in means:
-        means["frozen"] = _frozen_fraction(reports, frozen_threshold)
+        means["frozen"] = 1.0 - len(moving) / len(reports)
     oracles = [r.oracle for r in reports if r.oracle is not None]
     if oracles:
         keys = [k for k, v in oracles[0].items() if isinstance(v, (int, float, type(None)))]
@@ -156,12 +166,20 @@ def compare_generators(
 
     Columns are those every generator has (so oracle columns count only when every generator
     had captions); ``dynamic_degree`` is reported but ranked through ``frozen``.
+
+    Raises:
+        SpacetimeError: no generator, or a generator without clips.
     """
+    if not groups:
+        raise SpacetimeError("no generator given: compare needs at least one folder of videos")
+    for name, reports in groups.items():
+        if not reports:
+            raise SpacetimeError(f"generator {name!r} has no videos to compare")
     summaries = [
         summarize(name, (paths or {}).get(name, name), reports, frozen_threshold=frozen_threshold)
         for name, reports in groups.items()
     ]
-    shared = set.intersection(*(set(s.means) for s in summaries)) if summaries else set()
+    shared = set.intersection(*(set(s.means) for s in summaries))
     columns = [c for c in summaries[0].means if c in shared and c != MOTION_METRIC]
     columns = [c for c in columns if any(s.means[c] is not None for s in summaries)]
     for column in columns:

@@ -161,29 +161,55 @@ def collect_videos(inputs: Sequence[Path | str]) -> list[Path]:
     return paths
 
 
-def load_captions(path: Path | str) -> dict[str, str]:
-    """Read a captions manifest (``captions.jsonl`` or ``.csv``) into ``{file name: caption}``.
+def load_captions(path: Path | str) -> dict[Path, str]:
+    """Read a captions manifest (``captions.jsonl`` or ``.csv``) into ``{resolved path: caption}``.
 
     Rows are ``{"file": ..., "caption": ...}`` (see :func:`spacetime.data.captions.read_manifest`);
-    ``file`` is matched against the video's file name, whatever folder it is in.
+    ``file`` is relative to the manifest's folder. Rows without a caption are left out.
     """
     entries = read_manifest(path)
-    return {entry.path.name: entry.caption for entry in entries if entry.caption is not None}
+    return {e.path.resolve(): e.caption for e in entries if e.caption is not None}
 
 
 def match_captions(
     videos: Sequence[Path], *, caption: str | None = None, captions_file: Path | str | None = None
 ) -> list[str | None]:
-    """The caption of each video: ``caption`` for all, or looked up by file name in the file.
+    """The caption of each video: ``caption`` for all, or looked up in the manifest file.
 
-    Giving both is an error; videos that the file does not name get ``None``.
+    A video takes the caption of the row whose path (manifest folder / ``file``) is the video's.
+    Failing that, a row whose file *name* is the video's, if the manifest has exactly one such
+    row and no video already claimed it by path (so ``eval gen/ real/ --captions
+    real/captions.jsonl`` does not give ``gen/clip.mp4`` the caption of ``real/clip.mp4``).
+    Videos matched neither way get ``None``.
+
+    Raises:
+        SpacetimeError: both ``caption`` and ``captions_file``; an unreadable manifest; a
+            name-only match that the manifest makes ambiguous (two rows with that file name).
     """
     if caption is not None and captions_file is not None:
         raise SpacetimeError("--caption and --captions are exclusive: give one text or one file")
-    if captions_file is not None:
-        table = load_captions(captions_file)
-        return [table.get(video.name) for video in videos]
-    return [caption] * len(videos)
+    if captions_file is None:
+        return [caption] * len(videos)
+    table = load_captions(captions_file)
+    resolved = [Path(video).resolve() for video in videos]
+    claimed = {path for path in resolved if path in table}
+    by_name: dict[str, list[Path]] = {}
+    for path in table:
+        by_name.setdefault(path.name, []).append(path)
+    texts: list[str | None] = []
+    for video, path in zip(videos, resolved, strict=True):
+        if path in table:
+            texts.append(table[path])
+            continue
+        rows = by_name.get(path.name, [])
+        if len(rows) > 1:
+            raise SpacetimeError(
+                f"{captions_file}: {len(rows)} rows are named {path.name!r} "
+                f"({', '.join(str(r) for r in rows)}) and none is {video}; give paths in "
+                "the manifest relative to its folder so each video has one caption"
+            )
+        texts.append(table[rows[0]] if rows and rows[0] not in claimed else None)
+    return texts
 
 
 def evaluate_frames(
@@ -202,7 +228,7 @@ def evaluate_frames(
     describes); other captions are kept in the report but not scored.
     """
     series = compute_metrics(  # raises SpacetimeError for bad frames or unknown metric names
-        frames, names=list(names) if names else None, analysis_size=analysis_size
+        frames, names=list(names) if names is not None else None, analysis_size=analysis_size
     )
     metrics = {name: _plain(s.to_dict()) for name, s in series.items()}
     oracle = None
@@ -273,6 +299,16 @@ def evaluate_video(
     )
 
 
+def probe_videos(paths: Iterable[Path | str]) -> None:
+    """Decode the first frame of every path, so a bad file fails a run before any is scored.
+
+    Raises:
+        VideoError: (a :class:`SpacetimeError`) naming the first unreadable file.
+    """
+    for path in paths:
+        read_video(path, max_frames=1)
+
+
 def evaluate_videos(
     paths: Sequence[Path],
     *,
@@ -285,12 +321,17 @@ def evaluate_videos(
     progress: bool = True,
     desc: str = "evaluating",
 ) -> list[VideoReport]:
-    """:func:`evaluate_video` on each path (with its caption), with a tqdm bar on stderr."""
+    """:func:`evaluate_video` on each path (with its caption), with a tqdm bar on stderr.
+
+    Every file is probed (its first frame decoded) before any is scored, so an unreadable file
+    fails the run at once, named, instead of after the videos before it were evaluated.
+    """
     captions = list(captions) if captions is not None else [None] * len(paths)
     if len(captions) != len(paths):
         raise ValueError(f"{len(captions)} captions for {len(paths)} videos")
     names = list(names) if names is not None else None
     _check_options(max_frames, size)  # before the first file, not after a long decode
+    probe_videos(paths)
     # disable=None: tqdm hides the bar when stderr is not a terminal (logs, CI).
     bar = tqdm(paths, desc=desc, unit="video", disable=None if progress else True, leave=False)
     return [
@@ -307,12 +348,27 @@ def evaluate_videos(
     ]
 
 
+def write_text(path: Path | str, text: str, *, what: str) -> Path:
+    """Write ``text`` (UTF-8) to ``path``, creating parent folders; returns the path.
+
+    Raises:
+        SpacetimeError: the path cannot be written; the message names it and ``what`` it is.
+    """
+    path = Path(path)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text, encoding="utf-8")
+    except OSError as err:
+        raise SpacetimeError(
+            f"{path}: cannot write the {what} ({err.strerror or err}); "
+            "expected a writable file path"
+        ) from err
+    return path
+
+
 def write_json(path: Path | str, data: Any) -> Path:
     """Write JSON-native ``data`` indented, creating parent folders; returns the path."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(data, indent=2) + "\n", encoding="utf-8")
-    return path
+    return write_text(path, json.dumps(data, indent=2) + "\n", what="JSON report")
 
 
 def write_report(path: Path | str, run: EvalRun) -> Path:
@@ -331,7 +387,11 @@ def load_report(path: Path | str) -> EvalRun:
     if not isinstance(entries, list):
         raise SpacetimeError(f'{path}: expected an object with a "videos" list')
     analysis = data.get("analysis_size", 256) if isinstance(data, dict) else 256
-    return EvalRun([VideoReport.from_dict(e) for e in entries], analysis_size=int(analysis))
+    if isinstance(analysis, bool) or not isinstance(analysis, int) or analysis < 1:
+        raise SpacetimeError(
+            f'{path}: "analysis_size" must be a positive integer (pixels), got {analysis!r}'
+        )
+    return EvalRun([VideoReport.from_dict(e) for e in entries], analysis_size=analysis)
 
 
 def _plain(value: Any) -> Any:

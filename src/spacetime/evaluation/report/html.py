@@ -16,7 +16,7 @@ from typing import Any
 
 from spacetime import __version__
 from spacetime.evaluation.report.compare import Comparison
-from spacetime.evaluation.report.evaluate import MOTION_METRIC, VideoReport
+from spacetime.evaluation.report.evaluate import MOTION_METRIC, VideoReport, write_text
 from spacetime.evaluation.report.plots import comparison_plot_png, data_uri, metric_plot_png
 from spacetime.evaluation.report.table import format_value, oracle_columns, video_labels
 
@@ -232,8 +232,9 @@ def compare_html(comparison: Comparison, *, title: str = "spacetime compare") ->
 
 
 def write_html(path: Path | str, page: str) -> Path:
-    """Write ``page`` (UTF-8); returns the path."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(page, encoding="utf-8")
-    return path
+    """Write ``page`` (UTF-8), creating parent folders; returns the path.
+
+    Raises:
+        SpacetimeError: the path cannot be written (naming it).
+    """
+    return write_text(path, page, what="HTML report")

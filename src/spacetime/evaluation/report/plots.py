@@ -3,6 +3,8 @@
 Everything returns PNG bytes, drawn on bare :class:`matplotlib.figure.Figure` objects (Agg
 canvas, no pyplot state, no display needed), so that the page
 can inline them as ``data:image/png;base64,...`` and stay a single self-contained file.
+matplotlib is imported inside the functions that draw: ``spacetime eval`` without ``--html``
+never pays for it.
 """
 
 from __future__ import annotations
@@ -12,13 +14,14 @@ import io
 import tempfile
 from collections.abc import Collection, Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-from matplotlib.figure import Figure
-from matplotlib.ticker import MaxNLocator
 
 from spacetime.video import write_strip
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
 
 __all__ = ["comparison_plot_png", "data_uri", "metric_plot_png", "strip_png"]
 
@@ -39,6 +42,8 @@ def _grid(
     """
     columns = min(_PLOT_COLUMNS, max(1, count))
     rows = max(1, -(-count // columns))
+    from matplotlib.figure import Figure
+
     fig = Figure(figsize=(panel_inches[0] * columns, panel_inches[1] * rows), dpi=dpi)
     axes = fig.subplots(rows, columns, squeeze=False).ravel().tolist()
     for ax in axes[count:]:
@@ -130,14 +135,21 @@ def comparison_plot_png(
         ax.invert_yaxis()
         ax.set_title(column, fontsize=8)
         ax.tick_params(axis="x", labelsize=7)
-        ax.xaxis.set_major_locator(MaxNLocator(4))
+        ax.xaxis.set_major_locator(_ticks(4))
     return _png(fig)
+
+
+def _ticks(count: int, *, integer: bool = False) -> Any:
+    """A matplotlib locator of at most ``count`` nice ticks (whole numbers if ``integer``)."""
+    from matplotlib.ticker import MaxNLocator
+
+    return MaxNLocator(count, integer=integer)
 
 
 def _style(ax: Any) -> None:
     ax.tick_params(labelsize=7)
-    ax.xaxis.set_major_locator(MaxNLocator(5, integer=True))
-    ax.yaxis.set_major_locator(MaxNLocator(4))
+    ax.xaxis.set_major_locator(_ticks(5, integer=True))
+    ax.yaxis.set_major_locator(_ticks(4))
     ax.grid(alpha=0.3, linewidth=0.5)
 
 

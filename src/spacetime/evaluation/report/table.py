@@ -119,7 +119,8 @@ def eval_tables(reports: Sequence[VideoReport]) -> list[Table]:
     metric_names = list(dict.fromkeys(name for r in reports for name in r.metrics))
     labels = dict(zip(map(id, reports), video_labels(reports), strict=True))
     metrics = _table(
-        "coherence metrics: mean over transitions, 0 = no failure", _legend(metric_names)
+        "coherence metrics: mean over transitions, 0 = no failure (motion: 0 = frozen)",
+        _legend(metric_names),
     )
     metrics.add_column("video", overflow="fold", min_width=_label_width(labels.values()))
     for name in metric_names:
