@@ -47,6 +47,41 @@ def test_teleport_changes_only_the_middle_frame():
     assert changed == [len(clip) // 2]
 
 
+@pytest.mark.parametrize("strength", [0.25, 0.5, 1.0])
+def test_teleport_jump_is_a_visible_fraction_of_the_short_side(strength):
+    clip = _pan(8, 64)
+    out = corruptions.teleport(clip, strength, seed=3)
+    k, side = len(clip) // 2, 64 // 4
+    changed = np.argwhere(np.any(out[k] != clip[k], axis=-1))  # (N, 2) rows, cols
+    assert changed.size > 0
+    # The pasted square (side S/4) sits where frame k's own content was, jump pixels away.
+    (top, left), jump = changed.min(axis=0), strength * corruptions.TELEPORT_JUMP * 64
+    assert jump >= 4.0  # even the weakest strength is a jump of several pixels at 64 px
+    found = [
+        (dy, dx)
+        for dy in range(-side, side + 1)
+        for dx in range(-side, side + 1)
+        if 0 <= top - dy <= 64 - side
+        and 0 <= left - dx <= 64 - side
+        and np.array_equal(
+            out[k, top : top + side, left : left + side],
+            clip[k, top - dy : top - dy + side, left - dx : left - dx + side],
+        )
+        and (dy, dx) != (0, 0)
+    ]
+    assert any(abs(np.hypot(dy, dx) - jump) <= 1.0 for dy, dx in found), (found, jump)
+
+
+def test_swim_speed_is_proportional_to_strength():
+    clip = _pan(12, 64)
+    diffs = []
+    for strength in (0.25, 0.5):
+        out = corruptions.background_swim(clip, strength).astype(float)
+        diffs.append(np.abs(out - clip).mean(axis=-1)[:, subject_mask(64, 64) == 0].mean())
+    assert diffs[0] > 1.0  # a visible change of the background at a quarter strength
+    assert diffs[1] == pytest.approx(2 * diffs[0], rel=0.3)
+
+
 def test_drift_grows_over_time_inside_the_subject_only():
     clip = _pan()
     out = corruptions.identity_drift(clip, 1.0).astype(float)

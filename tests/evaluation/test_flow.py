@@ -72,3 +72,20 @@ def test_thin_frames_are_padded_for_dis_and_still_tracked():
     flow = estimate_flow(src, dst)
     assert flow.shape == (16, 100, 2)
     assert abs(np.median(flow[4:-4, 8:-8, 0]) + 2.0) < 0.5  # content moves 2 px left
+
+
+def test_prefetch_in_threads_matches_the_sequential_pairs():
+    frames = np.stack([np.roll(_texture(64, 1), (t, 2 * t), axis=(0, 1)) for t in range(6)])
+    payload = np.stack([frames.astype(np.float32)] * 2, axis=-1)
+    sequential = VideoFlow(frames, payload=payload)
+    threaded = VideoFlow(frames, payload=payload)
+    threads = cv2.getNumThreads()
+    threaded.prefetch(workers=2)
+    assert cv2.getNumThreads() == threads  # OpenCV's pool is restored
+    for t in range(len(sequential)):
+        a, b = sequential[t], threaded[t]
+        assert np.array_equal(a.forward, b.forward) and np.array_equal(a.backward, b.backward)
+        assert np.array_equal(a.valid, b.valid) and np.array_equal(a.compensated, b.compensated)
+    assert np.allclose(np.median(threaded[2].forward, axis=(0, 1)), (2, 1), atol=0.1)
+    with pytest.raises(SpacetimeError, match="workers"):
+        VideoFlow(frames).prefetch(workers=0)

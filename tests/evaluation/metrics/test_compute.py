@@ -5,6 +5,8 @@ import pytest
 
 from spacetime.errors import SpacetimeError
 from spacetime.evaluation.metrics import METRIC_NAMES, MetricSeries, compute_metrics
+from spacetime.evaluation.metrics.compute import run_metrics
+from spacetime.evaluation.metrics.context import AnalysisClip
 
 
 def test_names_are_the_design_names_in_order():
@@ -44,3 +46,16 @@ def test_user_mistakes_raise_spacetime_errors(pan):
         compute_metrics(pan(frames=1, size=32))
     with pytest.raises(SpacetimeError, match="flow preset"):
         compute_metrics(pan(frames=3, size=32), flow_preset="turbo")
+
+
+def test_metrics_in_threads_equal_the_sequential_run(pan):
+    frames = pan(frames=8, size=64, step=(2, 1), seed=3)
+    frames[4, 10:30, 30:50] = frames[4, 10:30, 10:30]  # something for every metric to see
+    sequential = run_metrics(AnalysisClip(frames, analysis_size=None), METRIC_NAMES, workers=1)
+    clip = AnalysisClip(frames, analysis_size=None)
+    clip.flow.prefetch(workers=2)
+    threaded = run_metrics(clip, METRIC_NAMES, workers=2)
+    assert list(threaded) == list(METRIC_NAMES)
+    for name in METRIC_NAMES:
+        assert np.array_equal(threaded[name], sequential[name]), name
+    assert threaded["teleport"].max() > 5.0

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 
 from spacetime.errors import SpacetimeError
+from spacetime.evaluation.flow import FLOW_WORKERS
 from spacetime.evaluation.metrics.camera import background_swim
 from spacetime.evaluation.metrics.context import AnalysisClip
 from spacetime.evaluation.metrics.edges import edge_shimmer
@@ -78,4 +80,21 @@ def compute_metrics(
         )
     clip = AnalysisClip(frames, analysis_size=analysis_size, flow_preset=flow_preset)
     clip.flow.prefetch()  # every metric needs every flow pair: compute them in parallel
-    return {name: MetricSeries(METRICS[name](clip)) for name in selected}
+    values = run_metrics(clip, selected)
+    return {name: MetricSeries(values[name]) for name in selected}
+
+
+def run_metrics(
+    clip: AnalysisClip, names: Sequence[str], workers: int | None = None
+) -> dict[str, np.ndarray]:
+    """``{name: (T - 1,) values}`` of the metrics ``names`` on ``clip``, ``workers`` at a time
+    (default :data:`~spacetime.evaluation.flow.FLOW_WORKERS`).
+
+    The metrics only read the clip and fill its caches (at worst, two threads compute the
+    same cached entry twice), and their work is in OpenCV and numpy, which release the GIL.
+    """
+    workers = FLOW_WORKERS if workers is None else workers
+    if workers <= 1 or len(names) < 2:
+        return {name: METRICS[name](clip) for name in names}
+    with ThreadPoolExecutor(max_workers=min(workers, len(names))) as pool:
+        return dict(zip(names, pool.map(lambda name: METRICS[name](clip), names), strict=True))
