@@ -33,6 +33,7 @@ import torch
 from PIL import Image, ImageDraw
 
 import spacetime
+from _common import run_main
 from spacetime.cli.generate_cmd import resolve_pipeline
 from spacetime.errors import SpacetimeError
 from spacetime.pipelines import VideoPipeline
@@ -221,12 +222,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    try:
-        run(parse_args(argv))
-    except SpacetimeError as err:
-        print(f"default_quality: error: {err}", file=sys.stderr)
-        return 2
-    return 0
+    return run_main("default_quality", lambda: run(parse_args(argv)))
 
 
 if __name__ == "__main__":

@@ -24,6 +24,7 @@ from typing import Any
 import torch
 
 import spacetime
+from _common import run_main
 from spacetime.cli.generate_cmd import resolve_pipeline
 from spacetime.errors import SpacetimeError
 from spacetime.pipelines import VideoPipeline
@@ -136,12 +137,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    try:
-        run(parse_args(argv))
-    except SpacetimeError as err:
-        print(f"generate_speed: error: {err}", file=sys.stderr)
-        return 2
-    return 0
+    return run_main("generate_speed", lambda: run(parse_args(argv)))
 
 
 if __name__ == "__main__":

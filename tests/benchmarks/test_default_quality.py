@@ -9,11 +9,10 @@ from pathlib import Path
 from types import ModuleType
 
 import pytest
-import torch
 from PIL import Image
 
+from helpers import tiny_pipeline
 from spacetime.data.shapes import vocabulary
-from spacetime.pipelines.factory import build_pipeline
 from spacetime.pipelines.shapes_eval import HELD_OUT_SEED
 
 SCRIPT = Path(__file__).resolve().parents[2] / "benchmarks" / "default_quality.py"
@@ -39,14 +38,7 @@ def models(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
     root = tmp_path_factory.mktemp("quality")
     folders = []
     for name, temporal in (("model", True), ("baseline", False)):
-        pipe = build_pipeline(
-            "unet3d-tiny", captions=[" ".join(vocabulary())], frames=8, size=32, text_dim=16,
-            text_layers=1, text_heads=2, temporal=temporal,
-        )  # fmt: skip
-        with torch.no_grad():
-            gen = torch.Generator().manual_seed(0)
-            for p in pipe.denoiser.parameters():
-                p.add_(0.1 * torch.randn(p.shape, generator=gen))
+        pipe = tiny_pipeline([" ".join(vocabulary())], frames=8, size=32, temporal=temporal)
         folders.append(pipe.save_pretrained(root / name))
     return folders[0], folders[1]
 

@@ -10,24 +10,13 @@ import pytest
 import torch
 import yaml
 
-from spacetime.cli.main import main
+from helpers import run_cli
 from spacetime.data import shapes
 from spacetime.data.transforms import to_model_range
 from spacetime.models.autoencoder import build_autoencoder, load_autoencoder, psnr
 from spacetime.video import read_video, write_mp4
 
 TINY = ["size=32", "clip_frames=4", "crop=16", "train_clips=4", "eval_clips=2", "scaling_clips=2"]
-
-
-def _run(argv: list[str], capsys) -> tuple[int, str, str]:
-    """``spacetime ARGV`` in-process: (exit code, stdout, stderr)."""
-    try:
-        main(argv)
-        code = 0
-    except SystemExit as done:
-        code = int(done.code or 0)
-    out = capsys.readouterr()
-    return code, out.out, out.err
 
 
 def _sets(items: list[str]) -> list[str]:
@@ -50,7 +39,9 @@ def assets(tmp_path_factory) -> tuple[Path, Path]:
 def test_train_autoencoder_prints_psnr_and_writes_the_run(tmp_path: Path, capsys) -> None:
     out = tmp_path / "run"
     argv = ["train-autoencoder", "--out", str(out), "--steps", "3", "--batch-size", "4"]
-    code, stdout, stderr = _run([*argv, "--seed", "2", *_sets([*TINY, "progress=false"])], capsys)
+    code, stdout, stderr = run_cli(
+        [*argv, "--seed", "2", *_sets([*TINY, "progress=false"])], capsys
+    )
     assert code == 0, stderr
     metrics = json.loads((out / "metrics.json").read_text())
     printed = float(re.search(r"held-out PSNR ([\d.]+) dB", stdout).group(1))
@@ -67,14 +58,14 @@ def test_train_autoencoder_prints_psnr_and_writes_the_run(tmp_path: Path, capsys
         metrics["scaling_factor"]
     )
     # Rerunning the finished command resumes at step 3: nothing to train, same result.
-    code, _, _ = _run([*argv, "--seed", "2", *_sets([*TINY, "progress=false"])], capsys)
+    code, _, _ = run_cli([*argv, "--seed", "2", *_sets([*TINY, "progress=false"])], capsys)
     assert code == 0 and json.loads((out / "metrics.json").read_text())["psnr"] == metrics["psnr"]
 
 
 def test_dry_run_prints_the_resolved_recipe(tmp_path: Path, capsys) -> None:
     recipe = Path(__file__).resolve().parents[2] / "configs" / "autoencoder-shapes.yaml"
     argv = ["train-autoencoder", "--out", str(tmp_path / "x"), "--config", str(recipe)]
-    code, stdout, stderr = _run(
+    code, stdout, stderr = run_cli(
         [*argv, "--preset", "shapes-f8", "--steps", "7", "--dry-run"], capsys
     )
     assert code == 0, stderr
@@ -97,7 +88,7 @@ def test_dry_run_prints_the_resolved_recipe(tmp_path: Path, capsys) -> None:
 )
 def test_train_autoencoder_user_errors_exit_2(extra, message, tmp_path: Path, capsys) -> None:
     out = ["--out", str(tmp_path / "run")] if extra else []
-    code, _, stderr = _run(["train-autoencoder", *out, *_sets(TINY), *extra], capsys)
+    code, _, stderr = run_cli(["train-autoencoder", *out, *_sets(TINY), *extra], capsys)
     assert code == 2
     assert message in stderr and "Traceback" not in stderr
 
@@ -106,7 +97,7 @@ def test_autoencode_round_trip_prints_the_psnr(assets, tmp_path: Path, capsys) -
     clip, folder = assets
     out = tmp_path / "recon.gif"
     argv = ["autoencode", str(clip), "--checkpoint", str(folder), "--out", str(out)]
-    code, stdout, stderr = _run([*argv, "--chunk-size", "2"], capsys)
+    code, stdout, stderr = run_cli([*argv, "--chunk-size", "2"], capsys)
     assert code == 0, stderr
     assert "5 frames -> latents 4x5x8x8" in stdout
     printed = float(re.search(r"PSNR ([\d.]+) dB", stdout).group(1))
@@ -127,15 +118,17 @@ def test_autoencode_round_trip_prints_the_psnr(assets, tmp_path: Path, capsys) -
 )
 def test_autoencode_user_errors_exit_2(assets, extra, message, capsys) -> None:
     clip, folder = assets
-    code, _, stderr = _run(["autoencode", str(clip), "--checkpoint", str(folder), *extra], capsys)
+    code, _, stderr = run_cli(
+        ["autoencode", str(clip), "--checkpoint", str(folder), *extra], capsys
+    )
     assert code == 2 and message in stderr and "Traceback" not in stderr
 
 
 def test_autoencode_rejects_missing_inputs(assets, tmp_path: Path, capsys) -> None:
     clip, folder = assets
-    code, _, stderr = _run(["autoencode", str(clip), "--checkpoint", str(tmp_path)], capsys)
+    code, _, stderr = run_cli(["autoencode", str(clip), "--checkpoint", str(tmp_path)], capsys)
     assert code == 2 and "no config.json" in stderr
-    code, _, stderr = _run(
+    code, _, stderr = run_cli(
         ["autoencode", str(tmp_path / "no.mp4"), "--checkpoint", str(folder)], capsys
     )
     assert code == 2 and "no.mp4" in stderr

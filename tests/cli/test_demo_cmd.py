@@ -7,13 +7,12 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-import torch
 
+from helpers import tiny_pipeline
 from spacetime.cli.demo_cmd import DEMO_CAPTIONS, MODEL_PROMPTS, side_by_side
 from spacetime.cli.main import main
 from spacetime.data.shapes import vocabulary
 from spacetime.pipelines import default
-from spacetime.pipelines.factory import build_pipeline
 from spacetime.video.reader import read_video
 
 
@@ -28,14 +27,7 @@ def no_default_model(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
 def tiny_model(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A random tiny pipeline knowing ShapesWorld's words: 16 frames (a pillar needs 15 at
     32 px) of 32x32."""
-    pipe = build_pipeline(
-        "unet3d-tiny", captions=[" ".join(vocabulary())], frames=16, size=32, text_dim=16,
-        text_layers=1, text_heads=2,
-    )  # fmt: skip
-    with torch.no_grad():
-        gen = torch.Generator().manual_seed(0)
-        for p in pipe.denoiser.parameters():
-            p.add_(0.1 * torch.randn(p.shape, generator=gen))
+    pipe = tiny_pipeline([" ".join(vocabulary())], frames=16, size=32)
     return pipe.save_pretrained(tmp_path_factory.mktemp("demo") / "model")
 
 

@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from spacetime.cli.main import main
+from helpers import run_cli
 from spacetime.data import shapes
 from spacetime.evaluation import corruptions
 from spacetime.video import write_mp4
@@ -38,22 +38,11 @@ def generators(tmp_path_factory) -> tuple[Path, Path, Path]:
     return clean, broken, captions
 
 
-def _run(argv: list[str], capsys) -> tuple[int, str, str]:
-    """``spacetime ARGV`` in-process: (exit code, stdout, stderr)."""
-    try:
-        main(argv)
-        code = 0
-    except SystemExit as done:
-        code = int(done.code or 0)
-    out = capsys.readouterr()
-    return code, out.out, out.err
-
-
 def test_eval_writes_table_json_and_html(generators, tmp_path, capsys) -> None:
     clean, _, captions = generators
     report, page = tmp_path / "r.json", tmp_path / "r.html"
     argv = ["eval", str(clean), "--captions", str(captions), "--json", str(report)]
-    code, out, _ = _run([*argv, "--html", str(page)], capsys)
+    code, out, _ = run_cli([*argv, "--html", str(page)], capsys)
     assert code == 0
     assert "clip_0.mp4" in out and "clip_1.mp4" in out and "oracle" in out
     data = json.loads(report.read_text())
@@ -70,7 +59,7 @@ def test_compare_ranks_clean_above_corrupted(generators, tmp_path, capsys) -> No
     clean, broken, captions = generators
     result = tmp_path / "cmp.json"
     argv = ["compare", str(broken), str(clean), "--captions", str(captions), "--json", str(result)]
-    code, out, _ = _run(argv, capsys)
+    code, out, _ = run_cli(argv, capsys)
     assert code == 0
     assert out.index("clean") < out.index("broken")  # the table lists the best first
     ranked = json.loads(result.read_text())["generators"]
@@ -101,7 +90,7 @@ def test_user_errors_exit_2_without_traceback(generators, tmp_path, capsys, argv
     (tmp_path / "fake.mp4").write_bytes(b"this is not an mp4 file")
     (tmp_path / "bad.jsonl").write_text("{not json}\n")
     argv = [a.format(root=tmp_path, clean=clean) for a in argv]
-    code, _, err = _run(argv, capsys)
+    code, _, err = run_cli(argv, capsys)
     assert code == 2
     assert message in err and "Traceback" not in err
     assert err.startswith("spacetime: error:") or "Invalid value" in err  # ours, or click's
@@ -129,7 +118,7 @@ def test_same_caption_for_several_videos(generators, tmp_path, capsys) -> None:
     clean, _, _ = generators
     report = tmp_path / "same.json"
     argv = ["eval", str(clean), "--caption", CAPTIONS[0], "--json", str(report)]
-    code, _, _ = _run([*argv, "--metrics", "flicker,teleport"], capsys)
+    code, _, _ = run_cli([*argv, "--metrics", "flicker,teleport"], capsys)
     assert code == 0
     entries = json.loads(report.read_text())["videos"]
     assert [e["caption"] for e in entries] == [CAPTIONS[0]] * 2
@@ -144,7 +133,7 @@ def test_notes_for_free_text_and_missing_captions(generators, tmp_path, capsys) 
     clean, _, _ = generators
     report = tmp_path / "free.json"
     argv = ["eval", str(clean), "--caption", "a dog runs", "--metrics", "flicker"]
-    code, _, err = _run([*argv, "--json", str(report)], capsys)
+    code, _, err = run_cli([*argv, "--json", str(report)], capsys)
     assert code == 0 and "did not score 2 caption(s)" in err
     assert "'a dog runs' is not of ShapesWorld form" in err
     entries = json.loads(report.read_text())["videos"]
@@ -152,7 +141,7 @@ def test_notes_for_free_text_and_missing_captions(generators, tmp_path, capsys) 
     partial = tmp_path / "partial.jsonl"
     partial.write_text(json.dumps({"file": "clip_1.mp4", "caption": CAPTIONS[1]}) + "\n")
     argv = ["eval", str(clean), "--captions", str(partial), "--metrics", "flicker"]
-    code, _, err = _run([*argv, "--json", str(report)], capsys)
+    code, _, err = run_cli([*argv, "--json", str(report)], capsys)
     assert code == 0 and "1 video(s) not in" in err and "clip_0.mp4" in err
     entries = json.loads(report.read_text())["videos"]
     assert "caption" not in entries[0] and entries[1]["oracle"]["adherence"] == 1.0
@@ -161,7 +150,7 @@ def test_notes_for_free_text_and_missing_captions(generators, tmp_path, capsys) 
 def test_inconsistent_shapes_caption_note_gives_the_reason(generators, capsys) -> None:
     clean, _, _ = generators
     argv = ["eval", str(clean), "--caption", "a red circle moves up behind a pillar"]
-    code, _, err = _run([*argv, "--metrics", "flicker"], capsys)
+    code, _, err = run_cli([*argv, "--metrics", "flicker"], capsys)
     assert code == 0
     assert "must move left or right, not 'moves up'" in err and "ShapesWorld form" not in err
 
@@ -171,6 +160,6 @@ def test_compare_probes_every_folder_before_scoring(generators, tmp_path, capsys
     late = tmp_path / "late"
     late.mkdir()
     (late / "clip_0.mp4").write_bytes(b"not a video")
-    code, out, err = _run(["compare", str(clean), str(late)], capsys)
+    code, out, err = run_cli(["compare", str(clean), str(late)], capsys)
     assert code == 2 and "late/clip_0.mp4: not a readable video" in err
     assert "evaluating" not in err and out == ""  # failed before scoring clean/

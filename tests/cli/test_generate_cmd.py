@@ -6,14 +6,13 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-import torch
 from PIL import Image
 
+from helpers import tiny_pipeline
 from spacetime.cli.generate_cmd import output_paths, resolve_pipeline
 from spacetime.cli.main import main
 from spacetime.errors import SpacetimeError
 from spacetime.pipelines import default
-from spacetime.pipelines.factory import build_pipeline
 from spacetime.training.checkpoint import TrainingState, save_checkpoint
 from spacetime.video.reader import read_video
 
@@ -23,14 +22,7 @@ PROMPT = "a red circle moves left"
 @pytest.fixture(scope="module")
 def run_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A training run folder holding a tiny pipeline, as `spacetime train` writes it."""
-    pipe = build_pipeline(
-        "unet3d-tiny", captions=[PROMPT], frames=4, size=16, text_dim=16, text_layers=1,
-        text_heads=2,
-    )  # fmt: skip
-    with torch.no_grad():
-        gen = torch.Generator().manual_seed(0)
-        for p in pipe.denoiser.parameters():
-            p.add_(0.1 * torch.randn(p.shape, generator=gen))
+    pipe = tiny_pipeline([PROMPT], frames=4, size=16)
     run = tmp_path_factory.mktemp("run")
     state = TrainingState(
         model={}, ema={}, optimizer={"state": {}, "param_groups": []}, meta={"step": 1}

@@ -6,12 +6,11 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-import torch
 
 import spacetime
+from helpers import tiny_pipeline
 from spacetime.errors import SpacetimeError
 from spacetime.pipelines import default
-from spacetime.pipelines.factory import build_pipeline
 from spacetime.pipelines.video_pipeline import VideoPipeline
 
 PROMPT = "a red circle moves left"
@@ -19,14 +18,7 @@ PROMPT = "a red circle moves left"
 
 @pytest.fixture(scope="module")
 def saved(tmp_path_factory: pytest.TempPathFactory) -> tuple[VideoPipeline, Path]:
-    pipe = build_pipeline(
-        "unet3d-tiny", captions=[PROMPT], frames=4, size=8, text_dim=16, text_layers=1,
-        text_heads=2,
-    )  # fmt: skip
-    with torch.no_grad():
-        gen = torch.Generator().manual_seed(0)
-        for p in pipe.denoiser.parameters():
-            p.add_(0.1 * torch.randn(p.shape, generator=gen))
+    pipe = tiny_pipeline([PROMPT], frames=4, size=8)
     return pipe, pipe.save_pretrained(tmp_path_factory.mktemp("default") / "model")
 
 

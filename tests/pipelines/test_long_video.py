@@ -6,10 +6,9 @@ from typing import Any
 
 import numpy as np
 import pytest
-import torch
 
+from helpers import tiny_pipeline
 from spacetime.errors import SpacetimeError
-from spacetime.pipelines.factory import build_pipeline
 from spacetime.pipelines.long_video import generate_long
 from spacetime.pipelines.video_pipeline import VideoPipeline
 
@@ -18,15 +17,7 @@ FAST = {"steps": 2, "progress": False, "guidance": 1.0}
 
 @pytest.fixture(scope="module")
 def pipe() -> VideoPipeline:
-    pipe = build_pipeline(
-        "unet3d-tiny", captions=["a ball"], frames=4, size=8, text_dim=8, text_layers=1,
-        text_heads=2,
-    )  # fmt: skip
-    gen = torch.Generator().manual_seed(0)
-    with torch.no_grad():
-        for p in pipe.denoiser.parameters():
-            p.add_(0.1 * torch.randn(p.shape, generator=gen))
-    return pipe
+    return tiny_pipeline(["a ball"], frames=4, size=8, text_dim=8)
 
 
 class Recorder:

@@ -6,12 +6,11 @@ import dataclasses
 
 import numpy as np
 import pytest
-import torch
 
+from helpers import tiny_pipeline
 from spacetime.data.shapes import vocabulary
 from spacetime.errors import SpacetimeError
 from spacetime.evaluation.report import VideoReport
-from spacetime.pipelines.factory import build_pipeline
 from spacetime.pipelines.shapes_eval import (
     HELD_OUT_SEED,
     ShapesTask,
@@ -27,15 +26,7 @@ from spacetime.pipelines.video_pipeline import VideoPipeline
 
 @pytest.fixture(scope="module")
 def pipe() -> VideoPipeline:
-    pipe = build_pipeline(
-        "unet3d-tiny", captions=[" ".join(vocabulary())], frames=8, size=32, text_dim=16,
-        text_layers=1, text_heads=2,
-    )  # fmt: skip
-    with torch.no_grad():
-        gen = torch.Generator().manual_seed(0)
-        for p in pipe.denoiser.parameters():
-            p.add_(0.1 * torch.randn(p.shape, generator=gen))
-    return pipe
+    return tiny_pipeline([" ".join(vocabulary())], frames=8, size=32)
 
 
 def test_held_out_scenes_use_their_own_seeds() -> None:

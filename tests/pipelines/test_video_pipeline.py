@@ -10,9 +10,9 @@ import pytest
 import torch
 
 import spacetime
+from helpers import tiny_pipeline
 from spacetime.data.transforms import resize_center_crop
 from spacetime.errors import SpacetimeError
-from spacetime.pipelines.factory import build_pipeline
 from spacetime.pipelines.video_pipeline import VideoPipeline
 
 CAPTIONS = ["a red circle moves left", "a blue square moves right"]
@@ -20,22 +20,7 @@ FAST = {"steps": 2, "progress": False}
 
 
 def _tiny(frame_conditioning: bool = True) -> VideoPipeline:
-    pipe = build_pipeline(
-        "unet3d-tiny",
-        captions=CAPTIONS,
-        frames=4,
-        size=16,
-        text_dim=16,
-        text_layers=1,
-        text_heads=2,
-        frame_conditioning=frame_conditioning,
-    )
-    # Zero-initialised output layers would make the text irrelevant: perturb every weight.
-    gen = torch.Generator().manual_seed(0)
-    with torch.no_grad():
-        for p in pipe.denoiser.parameters():
-            p.add_(0.1 * torch.randn(p.shape, generator=gen))
-    return pipe
+    return tiny_pipeline(CAPTIONS, frames=4, size=16, frame_conditioning=frame_conditioning)
 
 
 @pytest.fixture(scope="module")

@@ -4,7 +4,9 @@
   precision, caption dropout, frame masks, joint image–video steps, periodic samples, atomic
   checkpoints and bit-exact resume; DDP under ``torchrun`` / ``accelerate launch``.
 - :class:`TrainConfig` and :func:`load_config` (``config``): dataclasses, YAML presets in
-  ``configs/``, ``--set key=value`` overrides.
+  ``configs/``, ``--set key=value`` overrides (merged and type-checked by ``dataclass_yaml``).
+- ``autoencoder`` (the frame autoencoder's training loop) and ``autoencoder_config`` (its
+  recipe).
 - ``checkpoint`` (safetensors + JSON, atomic), ``ema``, ``optim`` (AdamW + warm-up),
   ``batches`` (who trains on which clip), ``seeding`` (``(seed, step, shard)`` streams),
   ``monitor`` (run log, scored samples), ``components`` (parts built from a config),

@@ -17,14 +17,15 @@ key and listing the valid choices. The resolved config is written beside every r
 (``data.path``, ``text.path``, ``autoencoder.path``) resolve against the working directory of
 the command, not against the YAML file's folder; sizes (``data.size``) are always in pixels,
 also for latent-space runs.
+
+The merging, type checks and ``--set`` parsing are generic over dataclasses and live in
+:mod:`spacetime.training.dataclass_yaml`; ``apply_overrides``, ``config_to_dict`` and
+``parse_set`` are re-exported here.
 """
 
 from __future__ import annotations
 
-import dataclasses
 import os
-import types
-import typing
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -33,6 +34,8 @@ import yaml
 
 from spacetime.diffusion.masks import MASK_STRATEGIES, FrameMaskConfig
 from spacetime.errors import SpacetimeError
+from spacetime.training.dataclass_yaml import apply_overrides, merge, parse_set, read_yaml
+from spacetime.training.dataclass_yaml import dataclass_to_dict as config_to_dict
 
 __all__ = [
     "AutoencoderConfig",
@@ -202,25 +205,11 @@ def list_presets() -> list[str]:
     names = []
     for path in sorted(directory.glob("*.yaml")):
         try:
-            config_from_dict(_read_yaml(path), source=str(path))
+            config_from_dict(read_yaml(path), source=str(path))
         except SpacetimeError:
             continue
         names.append(path.stem)
     return names
-
-
-def _read_yaml(path: Path) -> dict[str, Any]:
-    try:
-        data = yaml.safe_load(path.read_text())
-    except OSError as err:
-        raise SpacetimeError(f"cannot read config file {path}: {err.strerror}") from err
-    except yaml.YAMLError as err:
-        raise SpacetimeError(f"config file {path} is not valid YAML: {err}") from err
-    if data is None:
-        return {}
-    if not isinstance(data, dict):
-        raise SpacetimeError(f"config file {path} must hold a mapping of keys, got {data!r}")
-    return data
 
 
 def load_preset(name: str) -> TrainConfig:
@@ -235,7 +224,7 @@ def load_preset(name: str) -> TrainConfig:
         raise SpacetimeError(
             f"unknown preset {name!r}; expected one of: {', '.join(names) or '(none found)'}"
         )
-    return config_from_dict(_read_yaml(path), source=f"preset {name}")
+    return config_from_dict(read_yaml(path), source=f"preset {name}")
 
 
 def load_config(
@@ -249,28 +238,13 @@ def load_config(
         path = Path(file)
         if not path.is_file():
             raise SpacetimeError(f"config file {path} does not exist")
-        config = _merge(config, _read_yaml(path), source=str(path))
+        config = merge(config, read_yaml(path), source=str(path))
     return apply_overrides(config, overrides or [])
 
 
 def config_from_dict(data: dict[str, Any], *, source: str = "config") -> TrainConfig:
     """A :class:`TrainConfig` from a (partial) nested mapping over the defaults."""
-    return _merge(TrainConfig(), data, source=source)
-
-
-def config_to_dict(config: TrainConfig) -> dict[str, Any]:
-    """A plain nested dict (tuples as lists), ready for YAML / JSON."""
-
-    def plain(value: Any) -> Any:
-        if dataclasses.is_dataclass(value):
-            return {f.name: plain(getattr(value, f.name)) for f in dataclasses.fields(value)}
-        if isinstance(value, (tuple, list)):
-            return [plain(v) for v in value]
-        if isinstance(value, dict):
-            return {k: plain(v) for k, v in value.items()}
-        return value
-
-    return plain(config)
+    return merge(TrainConfig(), data, source=source)
 
 
 def dump_config(config: TrainConfig, path: str | Path | None = None) -> str:
@@ -279,131 +253,6 @@ def dump_config(config: TrainConfig, path: str | Path | None = None) -> str:
     if path is not None:
         Path(path).write_text(text)
     return text
-
-
-def parse_set(item: str) -> tuple[str, Any]:
-    """Split ``"key.sub=value"`` into the key and the value parsed as a YAML scalar."""
-    key, sep, raw = item.partition("=")
-    key = key.strip()
-    if not sep or not key:
-        raise SpacetimeError(f"--set expects key=value (e.g. optim.lr=1e-4), got {item!r}")
-    try:
-        value = yaml.safe_load(raw) if raw.strip() else ""
-    except yaml.YAMLError as err:
-        raise SpacetimeError(f"--set {key}: cannot parse value {raw!r}: {err}") from err
-    return key, value
-
-
-def apply_overrides(config: TrainConfig, items: list[str]) -> TrainConfig:
-    """Apply ``key.sub=value`` strings in order; returns a new config.
-
-    A mapping value replaces a dict field (``masks.probs={none: 1.0}``); a key below a dict
-    field sets one entry and keeps the others (``model.overrides.depth=4``).
-    """
-    for item in items:
-        key, value = parse_set(item)
-        config = _set_path(config, key.split("."), value, source=f"--set {item}")
-    return config
-
-
-def _set_path(base: Any, parts: list[str], value: Any, *, source: str, prefix: str = "") -> Any:
-    """A copy of dataclass ``base`` with the dotted path ``parts`` set to ``value``."""
-    head, rest = parts[0], parts[1:]
-    current = getattr(base, head, None) if head in typing.get_type_hints(type(base)) else None
-    if rest and dataclasses.is_dataclass(current):
-        inner = _set_path(current, rest, value, source=source, prefix=f"{prefix}{head}.")
-        return dataclasses.replace(base, **{head: inner})
-    if rest and isinstance(current, dict) and len(rest) == 1:
-        entries = {**current, rest[0]: value}
-        return _merge(base, {head: entries}, source=source, prefix=prefix)
-    nested: Any = value
-    for part in reversed(rest):
-        nested = {part: nested}
-    return _merge(base, {head: nested}, source=source, prefix=prefix)
-
-
-def _merge(base: Any, data: dict[str, Any], *, source: str, prefix: str = "") -> Any:
-    """A copy of dataclass ``base`` with the fields in ``data`` replaced (recursively)."""
-    if not isinstance(data, dict):
-        raise SpacetimeError(
-            f"{source}: {prefix.rstrip('.') or 'config'} must be a mapping, got {data!r}"
-        )
-    hints = typing.get_type_hints(type(base))
-    names = [f.name for f in dataclasses.fields(base)]
-    changes: dict[str, Any] = {}
-    for key, value in data.items():
-        if key not in hints:
-            raise SpacetimeError(
-                f"{source}: unknown key {prefix + str(key)!r}; valid keys"
-                f"{' of ' + prefix.rstrip('.') if prefix else ''}: {', '.join(names)}"
-            )
-        current = getattr(base, key)
-        if dataclasses.is_dataclass(current):
-            changes[key] = _merge(current, value, source=source, prefix=f"{prefix}{key}.")
-        else:  # a mapping replaces a dict field as a whole
-            changes[key] = _coerce(value, hints[key], prefix + key, source)
-    return dataclasses.replace(base, **changes)
-
-
-def _coerce(value: Any, tp: Any, key: str, source: str) -> Any:
-    """``value`` checked against (and, for numbers, converted to) the annotated type ``tp``."""
-
-    def fail() -> typing.NoReturn:
-        name = getattr(tp, "__name__", str(tp))
-        raise SpacetimeError(f"{source}: {key} expects {name}, got {value!r}")
-
-    if tp is Any:
-        return value
-    origin = typing.get_origin(tp)
-    if origin is tuple and typing.get_args(tp)[1:] == (Ellipsis,):
-        if not isinstance(value, (list, tuple)):
-            fail()
-        item = typing.get_args(tp)[0]
-        return tuple(_coerce(v, item, f"{key}[{i}]", source) for i, v in enumerate(value))
-    if origin is tuple:
-        args = typing.get_args(tp)
-        if not isinstance(value, (list, tuple)) or len(value) != len(args):
-            fail()
-        return tuple(
-            _coerce(v, a, f"{key}[{i}]", source)
-            for i, (v, a) in enumerate(zip(value, args, strict=True))
-        )
-    if origin is dict:
-        if not isinstance(value, dict):
-            fail()
-        return {
-            str(k): _coerce(v, typing.get_args(tp)[1], f"{key}.{k}", source)
-            for k, v in value.items()
-        }
-    if origin in (typing.Union, types.UnionType):
-        args = [a for a in typing.get_args(tp) if a is not type(None)]
-        if value is None and len(args) < len(typing.get_args(tp)):
-            return None
-        if len(args) != 1:
-            fail()
-        return _coerce(value, args[0], key, source)
-    if tp is bool:
-        if not isinstance(value, bool):
-            fail()
-        return value
-    if tp is int:
-        if isinstance(value, bool) or not isinstance(value, int):
-            fail()
-        return value
-    if tp is float:
-        if isinstance(value, str):  # YAML 1.1 reads "1e-4" as a string
-            try:
-                return float(value)
-            except ValueError:
-                fail()
-        if isinstance(value, bool) or not isinstance(value, (int, float)):
-            fail()
-        return float(value)
-    if tp is str:
-        if not isinstance(value, str):
-            fail()
-        return value
-    fail()
 
 
 def diff_configs(a: TrainConfig, b: TrainConfig) -> list[str]:
