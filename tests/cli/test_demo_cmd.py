@@ -119,11 +119,16 @@ def test_no_model_showcase_writes_clips_and_the_corrupted_one_stands_out(
     occlusion = entries[0]["oracle"]
     assert "behind a pillar" in entries[0]["caption"]
     assert occlusion["occlusion_reappearance"] is not None
-    # The corrupted clip is the bounce clip plus a pasted region and brightness flicker.
+    # The corrupted clip is the bounce clip with its object teleported on the middle frame,
+    # plus brightness flicker: both the coherence metrics and the oracle see it.
     source = next(e for e in entries if "bounce" in e["video"] and "corrupted" not in e["video"])
     broken = entries[-1]
     assert "corrupted" in broken["video"] and broken["caption"] == source["caption"]
     for metric in ("flicker", "warp_error"):
         assert broken["metrics"][metric]["max"] > 2 * source["metrics"][metric]["max"]
+    jump = broken["metrics"]["teleport"]
+    assert jump["max"] > 5 * source["metrics"]["teleport"]["max"]
+    assert jump["worst_frame"] in (7, 8)  # the middle frame (8 of 16) is left and re-entered
+    assert broken["oracle"]["teleport_rate"] > 0 == source["oracle"]["teleport_rate"]
     page = (out / "report.html").read_text()
     assert page.count("<section class='video'") == count and "data:image/png;base64," in page

@@ -10,8 +10,8 @@ shows the model's numbers beside the numbers of a perfect clip. Side-by-side gif
 (generated | truth) are in ``DIR/side_by_side``.
 
 ``spacetime demo --no-model`` is the evaluation half alone, with no model: it renders a few
-ShapesWorld clips, breaks a copy of one on purpose (a square region that teleports for one
-frame, plus brightness flicker, from :mod:`spacetime.evaluation.corruptions`) and scores them;
+ShapesWorld clips, breaks a copy of one on purpose (its object teleports for one frame, plus
+brightness flicker from :mod:`spacetime.evaluation.corruptions`) and scores them;
 the corrupted clip stands out in the table, in ``report.json`` and in ``report.html``.
 """
 
@@ -129,12 +129,35 @@ def run_demo(
         scene = shapes.scene_from_caption(caption, seed + index, size=size, frames=frames, fps=fps)
         named.append((name, shapes.render(scene)))
     source = dict(named)[CORRUPTED_SOURCE]
-    broken = corruptions.flicker(corruptions.teleport(source.video, 1.0, seed=seed), 1.0, seed=seed)
+    broken = corruptions.flicker(teleport_object(source.video, source.ground_truth), 1.0, seed=seed)
     entries = [
         (f"{i + 1:02d}_{name}", clip.video, clip.caption) for i, (name, clip) in enumerate(named)
     ]
     entries.append((f"{len(entries) + 1:02d}_{CORRUPTED_SOURCE}_corrupted", broken, source.caption))
     return _write_and_evaluate(out, entries, fps, "spacetime demo (evaluation only)")
+
+
+def teleport_object(video: np.ndarray, ground_truth: dict, *, jump: float = 3.0) -> np.ndarray:
+    """``video`` uint8 (T, H, W, 3) with its first object moved ``jump`` radii sideways on the
+    middle frame only: a generator's teleport of the subject, exact because ShapesWorld's
+    background is static (the per-pixel median over time) and the object's place is known
+    from ``ground_truth``."""
+    out = video.copy()
+    k = len(video) // 2
+    obj = ground_truth["per_frame"][k]["objects"][0]
+    (cx, cy), radius = obj["center"], obj["radius"]
+    height, width = video.shape[1:3]
+    background = np.median(video, axis=0).astype(np.uint8)  # (H, W, 3)
+    half = int(np.ceil(radius)) + 2
+    y0, y1 = max(0, round(cy) - half), min(height, round(cy) + half)
+    x0, x1 = max(0, round(cx) - half), min(width, round(cx) + half)
+    box = video[k, y0:y1, x0:x1]  # (h, w, 3)
+    is_object = np.abs(box.astype(int) - background[y0:y1, x0:x1]).sum(-1) > 24  # (h, w)
+    shift = round(jump * radius) * (-1 if cx > width / 2 else 1)
+    nx0 = int(np.clip(x0 + shift, 0, width - (x1 - x0)))
+    out[k, y0:y1, x0:x1][is_object] = background[y0:y1, x0:x1][is_object]
+    out[k, y0:y1, nx0 : nx0 + (x1 - x0)][is_object] = box[is_object]
+    return out
 
 
 def side_by_side(generated: np.ndarray, truth: np.ndarray) -> np.ndarray:

@@ -114,19 +114,27 @@ def video_labels(reports: Sequence[VideoReport]) -> list[str]:
     return short_names([report.video for report in reports])
 
 
+def _metric_cell(name: str, series: dict[str, Any]) -> str:
+    """The max (worst transition) of a failure metric, the mean of the motion metric."""
+    return format_value(series.get("mean" if name == MOTION_METRIC else "max"))
+
+
 def eval_tables(reports: Sequence[VideoReport]) -> list[Table]:
-    """Metric means per video (worst frames are in the JSON/HTML), then oracle scores if any."""
+    """Per video the worst transition of each failure metric (its max: a one-frame failure is
+    not averaged away; where it is, is in the JSON/HTML) and the mean motion; then oracle
+    scores if any."""
     metric_names = list(dict.fromkeys(name for r in reports for name in r.metrics))
     labels = dict(zip(map(id, reports), video_labels(reports), strict=True))
     metrics = _table(
-        "coherence metrics: mean over transitions, 0 = no failure (motion: 0 = frozen)",
+        "coherence metrics: worst transition (max), 0 = no failure "
+        "(motion: mean over transitions, 0 = frozen)",
         _legend(metric_names),
     )
     metrics.add_column("video", overflow="fold", min_width=_label_width(labels.values()))
     for name in metric_names:
         metrics.add_column(_header(name), justify="right")
     for report in reports:
-        cells = [format_value(report.metrics.get(n, {}).get("mean")) for n in metric_names]
+        cells = [_metric_cell(name, report.metrics.get(name, {})) for name in metric_names]
         metrics.add_row(labels[id(report)], *cells)
     tables = [metrics]
     scored = [r for r in reports if r.oracle is not None]
