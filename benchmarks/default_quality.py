@@ -16,12 +16,18 @@ It prints one markdown table (metric by metric, with the targets adherence >= 90
     .venv/bin/python benchmarks/default_quality.py \\
         --checkpoint src/spacetime/assets/default_model --baseline runs/baseline \\
         --n 200 --out bench_out/quality
+
+Each column is kept in ``OUT/columns/`` (its summary and first clips, keyed by the settings and
+a digest of the weights), so a rerun with the same settings reuses it: an interrupted run
+continues, and ``--only`` splits the columns over processes, e.g. ``--only model,image`` and
+``--only baseline,interpolation`` side by side, then a plain run assembles the table.
 """
 
 from __future__ import annotations
 
 import argparse
 import dataclasses
+import hashlib
 import json
 import sys
 import time
@@ -50,6 +56,13 @@ from spacetime.pipelines.shapes_eval import (
 )
 
 TRUTH = "ground truth"
+COLUMNS = {  # --only key -> table column
+    "truth": TRUTH,
+    "model": "model",
+    "baseline": "baseline",
+    "image": "model image→video",
+    "interpolation": "model interpolation",
+}
 SAMPLE_ROWS = 4  # held-out clips drawn in samples.png
 STRIP_FRAMES = 8  # frames per strip in samples.png
 
@@ -69,7 +82,64 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         "--analysis-size", type=int, default=256, help="side (px) the metrics analyse at"
     )
     parser.add_argument("--first-seed", type=int, default=HELD_OUT_SEED, help="first scene seed")
+    parser.add_argument(
+        "--only",
+        help=f"comma-separated columns to compute ({', '.join(COLUMNS)}); the others are "
+        "taken from OUT/columns/ when saved there with the same settings, else left out "
+        "(the ground truth is always scored)",
+    )
     return parser.parse_args(argv)
+
+
+def parse_only(text: str | None) -> set[str] | None:
+    """The ``--only`` keys as a set (None: compute every column)."""
+    if text is None:
+        return None
+    keys = {k.strip() for k in text.split(",") if k.strip()}
+    unknown = sorted(keys - set(COLUMNS))
+    if unknown or not keys:
+        raise SpacetimeError(
+            f"--only {text!r}: unknown column {', '.join(unknown) or '(none given)'}; "
+            f"expected a comma-separated subset of {', '.join(COLUMNS)}"
+        )
+    return keys
+
+
+def weights_digest(folder: Path) -> str:
+    """SHA-256 of a pipeline folder's safetensors files (names and bytes)."""
+    digest = hashlib.sha256()
+    for path in sorted(folder.rglob("*.safetensors")):
+        digest.update(str(path.relative_to(folder)).encode())
+        digest.update(path.read_bytes())
+    return digest.hexdigest()
+
+
+class ColumnStore:
+    """Computed columns in ``root``: ``KEY.json`` (the summary, seconds and the settings it was
+    made with) and ``KEY.npz`` (its first clips, for samples.png)."""
+
+    def __init__(self, root: Path, settings: dict[str, Any]) -> None:
+        self.root, self.settings = root, settings
+
+    def load(self, key: str, source: str | None) -> tuple[dict[str, Any], np.ndarray] | None:
+        """The saved column ``key`` if it was made with these settings from ``source``."""
+        meta = self.root / f"{key}.json"
+        if not meta.is_file():
+            return None
+        saved = json.loads(meta.read_text(encoding="utf-8"))
+        if saved.get("settings") != self.settings or saved.get("source") != source:
+            return None
+        with np.load(self.root / f"{key}.npz") as clips:
+            return saved, clips["clips"]
+
+    def save(
+        self, key: str, source: str | None, summary: dict[str, Any], seconds: float, clips: Any
+    ) -> None:
+        self.root.mkdir(parents=True, exist_ok=True)
+        np.savez_compressed(self.root / f"{key}.npz", clips=np.asarray(clips[:SAMPLE_ROWS]))
+        entry = {"settings": self.settings, "source": source, "summary": summary}
+        entry["seconds"] = seconds
+        (self.root / f"{key}.json").write_text(json.dumps(entry, indent=2) + "\n", "utf-8")
 
 
 def pick_device(name: str) -> torch.device:
@@ -166,6 +236,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     """Generate, score, print the table and write the files; returns the JSON object."""
     if args.n < 1:
         raise SpacetimeError(f"--n must be >= 1; got {args.n}")
+    only = parse_only(args.only)
     device = pick_device(args.device)
     started = time.perf_counter()
     model, model_folder = load(args.checkpoint, device)
@@ -175,31 +246,56 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     tasks = held_out_tasks(
         args.n, size=height, frames=model.sample_frames, first_seed=args.first_seed
     )
-    runs: list[tuple[str, VideoPipeline, list[ShapesTask]]] = [("model", model, tasks)]
-    baseline_folder = None
+    pipes: dict[str, tuple[VideoPipeline, Path]] = {"model": (model, model_folder)}
     if args.baseline is not None:
-        baseline, baseline_folder = load(args.baseline, device)
-        runs.append(("baseline", baseline, tasks))
-    for mode, label in (("image", "model image→video"), ("interpolate", "model interpolation")):
-        runs.append((label, model, [dataclasses.replace(t, mode=mode) for t in tasks]))
+        pipes["baseline"] = load(args.baseline, device)
+    modes = {"model": "text", "baseline": "text", "image": "image", "interpolation": "interpolate"}
+    keys = ["truth", "model", *(["baseline"] if "baseline" in pipes else []), "image"]
+    keys.append("interpolation")
 
     settings = {"steps": args.steps, "guidance": args.guidance, "sampler": args.sampler}
+    store = ColumnStore(
+        args.out / "columns",
+        {**settings, "n": args.n, "first_seed": args.first_seed, "size": height,
+         "frames": model.sample_frames, "analysis_size": args.analysis_size},
+    )  # fmt: skip
+    digests = {name: weights_digest(folder) for name, (_, folder) in pipes.items()}
     score = {"analysis_size": args.analysis_size, "progress": True}
-    clips = {TRUTH: np.stack([t.clip.video for t in tasks])}
-    results = {TRUTH: summarize(score_clips(clips[TRUTH], tasks, desc=TRUTH, **score))}
+    clips: dict[str, np.ndarray] = {}
+    results: dict[str, dict[str, Any]] = {}
     seconds: dict[str, float] = {}
-    for label, pipe, run_tasks in runs:
-        print(f"{label}: generating {len(run_tasks)} clips", file=sys.stderr)
+    for key in keys:
+        label = COLUMNS[key]
+        owner = "baseline" if key == "baseline" else "model"
+        source = None if key == "truth" else digests[owner]
+        saved = store.load(key, source)
+        if saved is not None:
+            entry, clips[label] = saved
+            results[label], seconds[label] = entry["summary"], entry["seconds"]
+            print(f"{label}: reusing {store.root / key}.json", file=sys.stderr)
+            continue
+        if only is not None and key not in only and key != "truth":  # truth: always there
+            continue
         tic = time.perf_counter()
-        clips[label] = generate_tasks(pipe, run_tasks, batch_size=args.batch_size, **settings)
+        if key == "truth":
+            videos = np.stack([t.clip.video for t in tasks])
+            run_tasks = tasks
+        else:
+            run_tasks = [dataclasses.replace(t, mode=modes[key]) for t in tasks]
+            print(f"{label}: generating {len(run_tasks)} clips", file=sys.stderr)
+            pipe = pipes[owner][0]
+            videos = generate_tasks(pipe, run_tasks, batch_size=args.batch_size, **settings)
+        results[label] = summarize(score_clips(videos, run_tasks, desc=label, **score))
         seconds[label] = time.perf_counter() - tic
-        results[label] = summarize(score_clips(clips[label], run_tasks, desc=label, **score))
+        clips[label] = videos
+        store.save(key, source, results[label], seconds[label], videos)
     seconds["total"] = time.perf_counter() - started
 
     table = markdown_table(results)
     print(table)
     args.out.mkdir(parents=True, exist_ok=True)
     (args.out / "quality.md").write_text(table + "\n", encoding="utf-8")
+    baseline_folder = pipes["baseline"][1] if "baseline" in pipes else None
     report = {
         "spacetime_version": spacetime.__version__,
         "checkpoint": str(model_folder),
@@ -209,14 +305,16 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         "clip": {"frames": model.sample_frames, "size": height},
         "settings": {**settings, "analysis_size": args.analysis_size},
         "device": str(device),
+        "threads": torch.get_num_threads(),
         "targets": {k: list(v) for k, v in TARGETS.items()},
         "results": results,
         "seconds": seconds,
     }
     (args.out / "quality.json").write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
     shown = {k: v for k, v in clips.items() if k in (TRUTH, "model", "baseline")}
-    png = samples_png(args.out / "samples.png", tasks, shown)
-    print(f"\nwrote {args.out / 'quality.json'}, {args.out / 'quality.md'} and {png}")
+    png = samples_png(args.out / "samples.png", tasks, shown) if shown else None
+    written = (args.out / "quality.json", args.out / "quality.md", png)
+    print(f"\nwrote {', '.join(str(p) for p in written if p)}")
     print(f"{args.n} held-out clips on {device} in {seconds['total']:.0f} s")
     return report
 

@@ -71,6 +71,37 @@ def test_two_clips_give_the_table_json_and_png(
         assert png.width >= 8 * 32 and png.height >= 2 * 3 * 32
 
 
+def test_columns_are_saved_reused_and_split_with_only(
+    bench: ModuleType, models: tuple[Path, Path], tmp_path: Path, capsys
+) -> None:
+    model, baseline = models
+    out = tmp_path / "quality"
+    common = ["--checkpoint", str(model), "--baseline", str(baseline), "--n", "2", "--steps", "1"]
+    common += ["--out", str(out), "--device", "cpu", "--analysis-size", "64"]
+    assert bench.main([*common, "--only", "baseline"]) == 0
+    first = json.loads((out / "quality.json").read_text())
+    assert list(first["results"]) == ["ground truth", "baseline"]
+    assert sorted(p.name for p in (out / "columns").iterdir()) == [
+        "baseline.json", "baseline.npz", "truth.json", "truth.npz"
+    ]  # fmt: skip
+    capsys.readouterr()
+
+    assert bench.main(common) == 0  # the rest is computed, the saved columns reused
+    err = capsys.readouterr().err
+    assert "ground truth: reusing" in err and "baseline: reusing" in err
+    assert "model: generating" in err and "baseline: generating" not in err
+    full = json.loads((out / "quality.json").read_text())
+    assert len(full["results"]) == 5
+    assert full["results"]["baseline"] == first["results"]["baseline"]
+
+    assert bench.main([*common, "--steps", "2", "--only", "model"]) == 0  # new settings
+    err = capsys.readouterr().err
+    assert "reusing" not in err and "model: generating" in err
+    assert list(json.loads((out / "quality.json").read_text())["results"]) == [
+        "ground truth", "model"
+    ]  # fmt: skip
+
+
 def test_strips_and_cells(bench: ModuleType) -> None:
     import numpy as np
 
@@ -87,3 +118,5 @@ def test_strips_and_cells(bench: ModuleType) -> None:
 def test_bad_arguments_exit_2(bench: ModuleType, tmp_path: Path, capsys) -> None:
     assert bench.main(["--checkpoint", str(tmp_path / "missing"), "--n", "2"]) == 2
     assert "does not exist" in capsys.readouterr().err
+    assert bench.main(["--checkpoint", str(tmp_path), "--only", "model,video"]) == 2
+    assert "unknown column video" in capsys.readouterr().err

@@ -106,7 +106,8 @@ def test_default_recipe_and_its_per_frame_baseline() -> None:
     assert config.autoencoder.path and config.autoencoder.cache_clips > 0  # latent space
     objective = config.objective
     assert (objective.prediction, objective.schedule) == ("v", "cosine")
-    assert objective.options["loss_weighting"] == "min-snr"
+    # Plain v-loss: Min-SNR-5 starved the high-noise steps in a CPU-sized run (see the recipe).
+    assert objective.options["loss_weighting"] == "uniform"
     assert config.text.caption_dropout == pytest.approx(0.1)
     probs = config.masks.probs  # image->video (first) and interpolation (first-last) trained
     assert probs["none"] > 0 and probs["first"] > 0 and probs["first-last"] > 0
@@ -117,5 +118,6 @@ def test_default_recipe_and_its_per_frame_baseline() -> None:
     gpu = load_preset("default-shapes-gpu")
     assert diff_configs(config, gpu) and gpu.data.frames == 16 and gpu.data.size == 64
     assert gpu.model.temporal and gpu.autoencoder.path
+    assert gpu.objective == config.objective and gpu.masks == config.masks
     # Relative autoencoder paths stay as written; they resolve against the working directory.
     assert not Path(config.autoencoder.path).is_absolute()
