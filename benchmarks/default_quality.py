@@ -139,7 +139,9 @@ class ColumnStore:
         np.savez_compressed(self.root / f"{key}.npz", clips=np.asarray(clips[:SAMPLE_ROWS]))
         entry = {"settings": self.settings, "source": source, "summary": summary}
         entry["seconds"] = seconds
-        (self.root / f"{key}.json").write_text(json.dumps(entry, indent=2) + "\n", "utf-8")
+        tmp = self.root / f".{key}.json.tmp"  # the JSON marks the column done: write it last
+        tmp.write_text(json.dumps(entry, indent=2) + "\n", "utf-8")
+        tmp.replace(self.root / f"{key}.json")
 
 
 def pick_device(name: str) -> torch.device:

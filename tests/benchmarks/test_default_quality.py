@@ -43,13 +43,19 @@ def models(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
     return folders[0], folders[1]
 
 
+def _args(models: tuple[Path, Path], out: Path) -> list[str]:
+    """Two held-out clips, one sampler step, analysed at 64 px, written to ``out``."""
+    model, baseline = models
+    return ["--checkpoint", str(model), "--baseline", str(baseline), "--n", "2", "--steps", "1",
+            "--out", str(out), "--device", "cpu", "--analysis-size", "64"]  # fmt: skip
+
+
 def test_two_clips_give_the_table_json_and_png(
     bench: ModuleType, models: tuple[Path, Path], tmp_path: Path, capsys
 ) -> None:
     model, baseline = models
     out = tmp_path / "quality"
-    args = ["--checkpoint", str(model), "--baseline", str(baseline), "--n", "2", "--steps", "1"]
-    assert bench.main([*args, "--out", str(out), "--device", "cpu", "--analysis-size", "64"]) == 0
+    assert bench.main(_args(models, out)) == 0
     printed = capsys.readouterr().out
     header = next(line for line in printed.splitlines() if line.startswith("| score"))
     columns = ["ground truth", "model", "baseline", "model image→video", "model interpolation"]
@@ -74,10 +80,8 @@ def test_two_clips_give_the_table_json_and_png(
 def test_columns_are_saved_reused_and_split_with_only(
     bench: ModuleType, models: tuple[Path, Path], tmp_path: Path, capsys
 ) -> None:
-    model, baseline = models
     out = tmp_path / "quality"
-    common = ["--checkpoint", str(model), "--baseline", str(baseline), "--n", "2", "--steps", "1"]
-    common += ["--out", str(out), "--device", "cpu", "--analysis-size", "64"]
+    common = _args(models, out)
     assert bench.main([*common, "--only", "baseline"]) == 0
     first = json.loads((out / "quality.json").read_text())
     assert list(first["results"]) == ["ground truth", "baseline"]
