@@ -252,8 +252,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     if args.baseline is not None:
         pipes["baseline"] = load(args.baseline, device)
     modes = {"model": "text", "baseline": "text", "image": "image", "interpolation": "interpolate"}
-    keys = ["truth", "model", *(["baseline"] if "baseline" in pipes else []), "image"]
-    keys.append("interpolation")
+    keys = [key for key in COLUMNS if key != "baseline" or "baseline" in pipes]  # table order
 
     settings = {"steps": args.steps, "guidance": args.guidance, "sampler": args.sampler}
     store = ColumnStore(
