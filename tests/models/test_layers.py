@@ -84,3 +84,15 @@ def test_modulate_and_feedforward() -> None:
     torch.testing.assert_close(modulate(x, torch.tensor(1.0), torch.tensor(0.5)), x * 1.5 + 1)
     ff = FeedForward(8, mult=2.0)
     assert ff.fc1.out_features == 16 and ff(torch.randn(3, 8)).shape == (3, 8)
+
+
+def test_spatial_conv_returns_channels_last_memory_that_the_next_conv_reads_in_place() -> None:
+    torch.manual_seed(4)
+    first, second = spatial_conv(3, 4), spatial_conv(4, 5)
+    x = torch.randn(2, 3, 4, 6, 6)
+    h = first(x)  # (B, C, T, H, W) over (B, T, H, W, C) memory
+    assert h.is_contiguous(memory_format=torch.channels_last_3d)
+    # the token grid (B, T, H*W, C) of the attention blocks is a view of it, no copy
+    assert h.permute(0, 2, 3, 4, 1).reshape(2, 4, 36, 4).data_ptr() == h.data_ptr()
+    want = per_frame(lambda f: F.conv2d(f, second.weight, second.bias, 1, 1), h.contiguous())
+    torch.testing.assert_close(second(h), want)

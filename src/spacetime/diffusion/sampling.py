@@ -202,7 +202,8 @@ def sample(
     if was_training:
         model.eval()
     try:
-        with torch.no_grad():
+        # inference mode: no autograd bookkeeping (version counters, views) at all
+        with torch.inference_mode():
             for i, ts in enumerate(
                 tqdm(scheduler.timesteps, disable=not progress, desc=f"sampling ({sampler})")
             ):
@@ -222,4 +223,4 @@ def sample(
     finally:
         if was_training:
             model.train()
-    return x
+    return x.clone()  # a normal tensor again, usable in autograd and in-place ops

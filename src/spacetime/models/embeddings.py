@@ -102,7 +102,8 @@ def apply_rotary(x: torch.Tensor, cos: torch.Tensor, sin: torch.Tensor) -> torch
     """Rotate ``x`` (..., N, D) by the tables of :func:`rotary_cos_sin` (N, D) (RoFormer eq. 34)."""
     x1, x2 = x.chunk(2, dim=-1)  # (..., N, D/2) each
     rotated = torch.cat([-x2, x1], dim=-1)  # (..., N, D)
-    return (x.float() * cos + rotated.float() * sin).to(x.dtype)
+    dtype = torch.promote_types(x.dtype, torch.float32)  # half precision up; float64 stays
+    return (x.to(dtype) * cos + rotated.to(dtype) * sin).to(x.dtype)
 
 
 class RelativePositionBias(nn.Module):
