@@ -173,7 +173,8 @@ def test_text_mask_is_honoured(arch: str) -> None:
         padded[0, 2:] = 1e3  # padding tokens of sample 0
         torch.testing.assert_close(model(x, t, text=TextEmbedding(padded, text.mask)), out)
         changed = text.tokens.clone()
-        changed[0, 0] += 1.0  # a real token of sample 0
+        changed[0, 0, 0] += 1.0  # a real token of sample 0 (one channel: the context's
+        # LayerNorm removes a shift of every channel alike)
         out2 = model(x, t, text=TextEmbedding(changed, text.mask))
         assert not torch.allclose(out2[0], out[0]) and torch.allclose(out2[1], out[1])
         empty = TextEmbedding(text.tokens, torch.zeros_like(text.mask))
