@@ -25,6 +25,7 @@ import torch
 
 import spacetime
 from _common import run_main
+from _timing import cpu_model
 from spacetime.cli.generate_cmd import resolve_pipeline
 from spacetime.errors import SpacetimeError
 from spacetime.pipelines import VideoPipeline
@@ -57,17 +58,6 @@ def device_name(device: torch.device) -> str:
     if device.type == "cuda":
         return f"{device} ({torch.cuda.get_device_name(device)})"
     return f"cpu ({platform.machine()}, {cpu_model()}, {os.cpu_count()} logical cores)"
-
-
-def cpu_model() -> str:
-    """The CPU's model name (``/proc/cpuinfo`` on Linux, else ``platform.processor()``)."""
-    try:
-        for line in Path("/proc/cpuinfo").read_text(encoding="utf-8").splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or "unknown processor"
 
 
 def time_call(pipe: VideoPipeline, batch: int, args: argparse.Namespace) -> float:
