@@ -31,7 +31,7 @@ from spacetime.data.captions import CaptionedFile, list_captioned, warn_skipped,
 from spacetime.data.clip_dataset import Clip, ClipDataset, mix_seed
 from spacetime.data.clip_dataset import generator as make_generator
 from spacetime.data.transforms import Size, as_hw, resize_center_crop, to_model_range
-from spacetime.errors import SpacetimeError
+from spacetime.errors import SpacetimeError, SpacetimeWarning
 from spacetime.video.reader import VIDEO_SUFFIXES, read_video
 
 
@@ -183,6 +183,7 @@ class VideoFolderDataset(ClipDataset):
                     self._bad.add(entry.path)
                     warnings.warn(
                         f"skipping video {entry.path}: decoding failed ({err}); using the next one",
+                        SpacetimeWarning,
                         stacklevel=2,
                     )
                 continue
