@@ -137,7 +137,9 @@ def odd_videos(folder: Path, cases: list[str] | None = None) -> dict[str, Path]:
 
 
 def write_image(path: Path, image: np.ndarray) -> Path:
-    """Write an RGB (H, W, 3) or gray (H, W) image with OpenCV (8 or 16 bits)."""
+    """Write an RGB (H, W, 3) or gray (H, W) image with OpenCV (8 or 16 bits), creating its
+    folder."""
+    path.parent.mkdir(parents=True, exist_ok=True)
     if image.ndim == 3:
         image = cv2.cvtColor(image, cv2.COLOR_RGB2BGR)
     assert cv2.imwrite(str(path), image), path

@@ -122,8 +122,8 @@ class FramePool:
 
     @classmethod
     def _folder(cls, config: AutoencoderTrainConfig) -> FramePool:
-        from spacetime.data.transforms import resize_center_crop, to_model_range
         from spacetime.data.captions import warn_skipped
+        from spacetime.data.transforms import resize_center_crop, to_model_range
         from spacetime.video import VideoError, list_videos, read_video
 
         root = Path(config.data)
