@@ -153,10 +153,14 @@ class VideoPipeline:
         path = Path(path)
         index = read_model_index(path)
         parts = {name: load_part(path, index, name) for name in ("denoiser", "text_encoder")}
+        try:
+            objective = build_objective(index["objective"])
+        except SpacetimeError as err:
+            raise SpacetimeError(f"{path / MODEL_INDEX}: objective: {err}") from None
         pipe = cls(
             parts["denoiser"],
             parts["text_encoder"],
-            build_objective(index["objective"]),
+            objective,
             load_part(path, index, "autoencoder"),
             sample_frames=int(index.get("sample_frames", 16)),
             sample_size=tuple(index.get("sample_size", (64, 64))),
