@@ -72,7 +72,9 @@ CASES: dict[str, Callable[[Path], str]] = {
     "config not JSON": not_json,
     "newer spacetime": lambda f: edit_json(f / "model_index.json", _spacetime_version="99.0")
     or "written by spacetime 99.0, newer than this spacetime",
-    "bad objective": lambda f: edit_json(f / "model_index.json", objective={"kind": "gaussian", "prediction": "z"})
+    "bad objective": lambda f: edit_json(
+        f / "model_index.json", objective={"kind": "gaussian", "prediction": "z"}
+    )
     or "model_index.json: objective: unknown prediction 'z'",
     "bad sample shape": lambda f: edit_json(f / "model_index.json", sample_frames="16")
     or "model_index.json: sample_frames must be an integer >= 1, got '16'",
