@@ -214,8 +214,9 @@ class VideoPipeline:
                     SpacetimeWarning,
                     stacklevel=3,
                 )
-        with torch.no_grad():
-            return self.text_encoder.encode(list(prompts)), self.text_encoder.encode([""])
+        with torch.no_grad():  # one prompt at a time: its tokens do not depend on the batch
+            text = TextEmbedding.cat([self.text_encoder.encode([p]) for p in prompts])
+            return text, self.text_encoder.encode([""])
 
     def frame_condition(
         self, given: Mapping[int, np.ndarray], frames: int, size: tuple[int, int]
