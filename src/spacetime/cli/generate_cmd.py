@@ -20,6 +20,15 @@ from pathlib import Path
 
 import typer
 
+from spacetime.cli.options import (
+    FPS,
+    GUIDANCE,
+    SAMPLER_STEPS,
+    SEED,
+    SEED_LIMIT,
+    integer,
+    number_option,
+)
 from spacetime.errors import SpacetimeError
 
 OUT_SUFFIXES = (".mp4", ".gif")
@@ -52,18 +61,30 @@ def generate(
         help="Training run folder or pipeline folder (default: the bundled model, or "
         "$SPACETIME_DEFAULT_MODEL).",
     ),
-    frames: int | None = typer.Option(None, help="Frames per video (default: the model's)."),
-    size: int | None = typer.Option(None, help="Frame side in pixels (default: the model's)."),
-    steps: int = typer.Option(25, help="Sampler steps."),
-    guidance: float = typer.Option(5.0, help="Classifier-free guidance scale (1 = none)."),
+    frames: int | None = number_option(
+        None, "--frames", kind=integer(1, 4096), help="Frames per video (default: the model's)."
+    ),
+    size: int | None = number_option(
+        None, "--size", kind=integer(1, 4096), help="Frame side in pixels (default: the model's)."
+    ),
+    steps: int = number_option(25, "--steps", kind=SAMPLER_STEPS, help="Sampler steps."),
+    guidance: float = number_option(
+        5.0, "--guidance", kind=GUIDANCE, help="Classifier-free guidance scale (1 = none)."
+    ),
     sampler: str = typer.Option(
         "ddim", help="Sampler (spacetime.diffusion.SAMPLERS), e.g. ddim, dpm++, flow-euler."
     ),
-    seed: int = typer.Option(0, help="Seed of the first video; video i uses seed + i."),
-    num: int = typer.Option(1, help="Number of videos (written as OUT_0, OUT_1, ...)."),
+    seed: int = number_option(
+        0, "--seed", kind=SEED, help="Seed of the first video; video i uses seed + i."
+    ),
+    num: int = number_option(
+        1, "--num", kind=integer(1, 10_000), help="Number of videos (written as OUT_0, ...)."
+    ),
     image: Path | None = typer.Option(None, help="First frame (PNG/JPEG): image -> video."),
-    fps: float = typer.Option(8.0, help="Frame rate of the written file."),
-    batch_size: int | None = typer.Option(None, help="Videos per forward pass (default: all)."),
+    fps: float = number_option(8.0, "--fps", kind=FPS, help="Frame rate of the written file."),
+    batch_size: int | None = number_option(
+        None, "--batch-size", kind=integer(1), help="Videos per forward pass (default: all)."
+    ),
     device: str = typer.Option("cpu", help="torch device, e.g. cpu, cuda, cuda:1, mps."),
 ) -> None:
     """Generate videos from a text prompt with a trained model."""
@@ -73,10 +94,8 @@ def generate(
     from spacetime.pipelines.video_pipeline import VideoPipeline
     from spacetime.video.writer import write_video
 
-    if num < 1:
-        raise SpacetimeError(f"--num must be >= 1; got {num}")
-    if fps <= 0:
-        raise SpacetimeError(f"--fps must be positive; got {fps}")
+    if seed + num - 1 > SEED_LIMIT:
+        raise SpacetimeError(f"--seed {seed} + --num {num} passes the largest seed {SEED_LIMIT}")
     paths = output_paths(out, num)
     first = read_image(image) if image is not None else None
     folder = resolve_pipeline(checkpoint)
