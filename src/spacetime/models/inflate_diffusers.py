@@ -57,11 +57,6 @@ __all__ = ["InflatedUNet2D", "inflate_diffusers_unet", "load_unet2d"]
 DOWN_BLOCKS = ("CrossAttnDownBlock2D", "DownBlock2D")
 UP_BLOCKS = ("CrossAttnUpBlock2D", "UpBlock2D")
 MID_BLOCKS = ("UNetMidBlock2DCrossAttn", "UNetMidBlock2D", None)
-#: Config keys read from the wrapped U-Net into this model's config (``config.in_channels``,
-#: ``config.text_dim``, which the pipelines and the denoiser contract read); not init arguments.
-DERIVED_KEYS = ("in_channels", "text_dim")
-#: Weight files that would have to be unpickled; never read.
-PICKLE_SUFFIXES = (".bin", ".pt", ".pth", ".ckpt", ".pkl", ".pickle")
 
 
 def _check_unet_config(config: dict[str, Any]) -> None:
@@ -147,6 +142,10 @@ class InflatedUNet2D(VideoDenoiser):
             ``"bias"`` (VDM's bucketed bias).
         heads: temporal attention heads at every width (None: up to 8, see :func:`_heads`).
     """
+
+    #: Config keys computed from ``unet_config`` (``config.in_channels``, ``config.text_dim``,
+    #: which the pipelines and the denoiser contract read); written, but not init arguments.
+    derived_config_keys: tuple[str, ...] = ("in_channels", "text_dim")
 
     @register_to_config
     def __init__(
@@ -245,8 +244,8 @@ class InflatedUNet2D(VideoDenoiser):
 
     @classmethod
     def extract_init_dict(cls, config_dict: dict[str, Any], **kwargs: Any) -> Any:
-        """diffusers' config reading, minus :data:`DERIVED_KEYS` (computed from the U-Net's)."""
-        config_dict = {k: v for k, v in config_dict.items() if k not in DERIVED_KEYS}
+        """diffusers' config reading, minus :attr:`derived_config_keys`."""
+        config_dict = {k: v for k, v in config_dict.items() if k not in cls.derived_config_keys}
         return super().extract_init_dict(config_dict, **kwargs)
 
     def _set_gradient_checkpointing(
@@ -359,6 +358,8 @@ def load_unet2d(path: str | Path) -> UNet2DConditionModel:
         SpacetimeError: the folder is missing, holds another model, or has only pickled
         weights (``.bin``, ``.pt``, ...: named in the message).
     """
+    from spacetime.pipelines.pretrained import check_weights  # the one pickle refusal
+
     folder = Path(path)
     if not folder.is_dir():
         raise SpacetimeError(f"U-Net folder {folder} does not exist")
@@ -374,13 +375,7 @@ def load_unet2d(path: str | Path) -> UNet2DConditionModel:
         raise SpacetimeError(
             f"{config_file} describes a {config.get('_class_name')!r}, not a UNet2DConditionModel"
         )
-    if not list(folder.glob("*.safetensors")):
-        pickled = sorted(p.name for p in folder.iterdir() if p.suffix in PICKLE_SUFFIXES)
-        found = f"only pickled weights ({', '.join(pickled)})" if pickled else "no weights"
-        raise SpacetimeError(
-            f"{folder} has {found}; spacetime reads safetensors only (never unpickles): "
-            "convert them with save_pretrained(..., safe_serialization=True) where you trust them"
-        )
+    check_weights(folder)
     try:
         return UNet2DConditionModel.from_pretrained(
             folder, use_safetensors=True, local_files_only=True
