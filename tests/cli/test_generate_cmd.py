@@ -156,3 +156,18 @@ def test_library_refuses_non_finite_guidance(run_dir: Path) -> None:
     for bad in (float("nan"), float("inf")):
         with pytest.raises(SpacetimeError, match="guidance must be finite"):
             pipe([PROMPT], seeds=[0], steps=1, guidance=bad, progress=False)
+
+
+def test_best_of_keeps_the_variant_the_evaluator_ranks_first(
+    run_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    base = [PROMPT, "-c", str(run_dir), "--steps", "2", "--frames", "4", "--size", "16"]
+    assert _run([*base, "--best-of", "3", "--num", "2", "--out", str(tmp_path / "b.mp4")]) == 0
+    printed = capsys.readouterr().out
+    kept = [int(line.split("kept seed ")[1].split()[0]) for line in printed.splitlines()
+            if "kept seed" in line]  # fmt: skip
+    assert len(kept) == 2 and kept[0] in range(3) and kept[1] in range(3, 6)
+    for i, seed in enumerate(kept):  # each kept video is that seed's video, generated alone
+        alone = tmp_path / f"alone{i}.mp4"
+        assert _run([*base, "--seed", str(seed), "--out", str(alone)]) == 0
+        assert np.array_equal(read_video(tmp_path / f"b_{i}.mp4").frames, read_video(alone).frames)
