@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 
 from spacetime.evaluation.metrics import compute_metrics
-from spacetime.evaluation.metrics.teleport import _isotropy
+from spacetime.evaluation.metrics.teleport_match import isotropy as _isotropy
 
 
 def _shaky_pan(texture, frames: int, size: int, seed: int) -> np.ndarray:
