@@ -76,9 +76,12 @@ def abrupt(steps: np.ndarray) -> np.ndarray:
 
 
 class _Descriptors:
-    """Patch descriptors (:func:`patch_statistics`) of any frame of ``clip`` at given points:
-    colours are read from a copy downscaled by ~radius / 2 (area averaging = the smoothing
-    over the lattice spacing), much cheaper than blurring the full frame."""
+    """Patch descriptors (:func:`patch_statistics`) of the frames of ``clip`` at given points.
+
+    Colours are read from a copy downscaled by ~radius / 2 (area averaging = the smoothing
+    over the lattice spacing), much cheaper than blurring the full frame; the Lab copy of
+    the last frame asked for is kept, as each frame is described twice (tracks that go on,
+    tracks that start again)."""
 
     def __init__(self, clip: AnalysisClip) -> None:
         self.clip = clip
@@ -88,13 +91,15 @@ class _Descriptors:
         self.small = (max(1, round(width / factor)), max(1, round(height / factor)))
         self.scale = np.array([self.small[0] / width, self.small[1] / height], np.float32)
         self.offsets = patch_offsets(radius) * self.scale  # (9, 2) in downscaled pixels
+        self._frame, self._lab = -1, np.zeros(0, np.float32)
 
     def __call__(self, t: int, points: np.ndarray) -> np.ndarray:
-        rgb = cv2.resize(self.clip.rgb[t], self.small, interpolation=cv2.INTER_AREA)
-        lab = cv2.cvtColor(rgb.astype(np.float32) / 255.0, cv2.COLOR_RGB2LAB)
-        lab *= LAB_TO_8BIT  # OpenCV's float Lab (L 0..100, a/b ~ -127..127) to 8-bit levels
+        if t != self._frame:
+            rgb = cv2.resize(self.clip.rgb[t], self.small, interpolation=cv2.INTER_AREA)
+            lab = cv2.cvtColor(rgb.astype(np.float32) / 255.0, cv2.COLOR_RGB2LAB)
+            self._frame, self._lab = t, lab * LAB_TO_8BIT  # OpenCV's float Lab to 8-bit levels
         scaled = (points + 0.5) * self.scale - 0.5  # (N, 2) in downscaled pixels
-        return patch_statistics(lab, scaled, self.offsets)  # (N, 4)
+        return patch_statistics(self._lab, scaled, self.offsets)  # (N, 4)
 
 
 def identity_drift(clip: AnalysisClip) -> np.ndarray:

@@ -101,13 +101,14 @@ def motion_evidence(clip: AnalysisClip, t: int, shape: tuple[int, int]) -> np.nd
     ``q >= 2 NOISE_RATIO``, linear in between.
 
     Sensor noise, compression noise and flicker change a still frame without any motion
-    explaining the change (``q <= NOISE_RATIO``), so the flow DIS fits to them is no evidence of motion;
-    moving texture changes a lot in place and almost nothing along its flow (``q >> 1``); an
-    exact repeat has no change at all (``q = 0 / 0``, no evidence).
+    explaining the change (``q <= NOISE_RATIO``), so the flow DIS fits to them is no
+    evidence of motion; moving texture changes a lot in place and almost nothing along its
+    flow (``q >> 1``); an exact repeat has no change at all (``q = 0 / 0``, no evidence).
     """
-    residual = warp_residual(clip, t)[0]
-    still = clip.gray[t] - clip.gray[t + 1]
-    height, width = residual.shape
+    # Every second pixel of each axis: block energies need no more, at a quarter of the cost.
+    residual = warp_residual(clip, t)[0][::2, ::2]
+    still = clip.gray[t, ::2, ::2] - clip.gray[t + 1, ::2, ::2]
+    height, width = clip.gray.shape[1:]
     blocks = (max(1, width // EVIDENCE_BLOCK), max(1, height // EVIDENCE_BLOCK))
     change = cv2.resize(still * still, blocks, interpolation=cv2.INTER_AREA)
     left = cv2.resize(residual * residual, blocks, interpolation=cv2.INTER_AREA)
