@@ -28,7 +28,7 @@ import argparse
 import json
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -80,45 +80,76 @@ class Record:
         }
 
 
-def _statistic(frames: np.ndarray, metric: str, statistic: str, size: int) -> float:
-    series = compute_metrics(frames, names=[metric], analysis_size=size)[metric]
-    return float(getattr(series, statistic))
+Scorer = Callable[[np.ndarray, Sequence[str], int], dict[tuple[str, str], float]]
+"""``(frames, failures, size) -> {(failure, metric label): value}``: what a calibration
+measures for each failure on a clip (the library's target metric, or reference formulas)."""
 
 
-def measure_clip(job: tuple[str, Path, int, int, tuple[str, ...], tuple[str, ...]]) -> list[Record]:
-    """Every record of one source clip (all its variants): runs in a worker process."""
-    half, path, frames, size, variants, failures = job
+def target_scores(frames: np.ndarray, failures: Sequence[str], size: int) -> dict:
+    """The target metric (its statistic) of each failure of :data:`CORRUPTIONS`."""
+    targets = {CORRUPTIONS[f].metric for f in failures}
+    series = compute_metrics(frames, names=sorted(targets), analysis_size=size)
+    return {
+        (f, CORRUPTIONS[f].metric): float(
+            getattr(series[CORRUPTIONS[f].metric], CORRUPTIONS[f].statistic)
+        )
+        for f in failures
+    }
+
+
+def measure_clip(job: tuple) -> list[Record]:
+    """Every record of one source clip (all its variants): runs in a worker process.
+
+    ``job``: ``(half, path, frames, size, variants, failures, scorer)``.
+    """
+    half, path, frames, size, variants, failures, scorer = job
     records = []
     for variant, clean in derived_clips(path, frames, size, variants).items():
         seed = clip_seed(f"{path.name}/{variant}")
-        reencoded = lossy_reencode(clean)
-        targets = {CORRUPTIONS[f].metric: CORRUPTIONS[f].statistic for f in failures}
-        names = sorted(targets)
-        base = compute_metrics(clean, names=names, analysis_size=size)
-        control = compute_metrics(reencoded, names=names, analysis_size=size)
+        base = scorer(clean, failures, size)
+        control = scorer(lossy_reencode(clean), failures, size)
         for failure in failures:
             corruption = CORRUPTIONS[failure]
-            metric, statistic = corruption.metric, corruption.statistic
             levels = (1.0,) if failure == "frozen" else LEVELS
             for implementation in IMPLEMENTATIONS:
                 apply = corruption.apply if implementation == "library" else ALTERNATIVES[failure]
-                values = [
-                    _statistic(apply(clean, s, seed=seed), metric, statistic, size) for s in levels
-                ]
-                records.append(
-                    Record(
-                        half,
-                        path.name,
-                        variant,
-                        failure,
-                        implementation,
-                        metric,
-                        statistic,
-                        float(getattr(base[metric], statistic)),
-                        float(getattr(control[metric], statistic)),
-                        values,
+                scores = [scorer(apply(clean, s, seed=seed), [failure], size) for s in levels]
+                for key in scores[0]:
+                    records.append(
+                        Record(
+                            half,
+                            path.name,
+                            variant,
+                            failure,
+                            implementation,
+                            key[1],
+                            corruption.statistic,
+                            base[key],
+                            control[key],
+                            [score[key] for score in scores],
+                        )
                     )
-                )
+    return records
+
+
+def run_jobs(args: argparse.Namespace, scorer: Scorer) -> list[Record]:
+    """:func:`measure_clip` on every clip of the chosen halves, ``args.workers`` at a time."""
+    halves = split_halves(list_videos(args.data))
+    chosen = ("tuning", "reporting") if args.half == "both" else (args.half,)
+    for half in chosen:
+        print(f"{half} half: {', '.join(p.name for p in halves[half])}")
+    jobs = [
+        (half, path, args.frames, args.size, tuple(args.variants), tuple(args.failures), scorer)
+        for half in chosen
+        for path in halves[half]
+    ]
+    records: list[Record] = []
+    with ProcessPoolExecutor(max_workers=args.workers) as pool:
+        for done in pool.map(measure_clip, jobs):
+            records.extend(done)
+            passed = sum(sum(r.checks().values()) for r in done)
+            total = sum(len(r.checks()) for r in done)
+            print(f"  {done[0].half:9s} {done[0].clip:24s} {passed}/{total}", flush=True)
     return records
 
 
@@ -169,23 +200,8 @@ def print_failures(records: Sequence[Record]) -> None:
 
 
 def run_generalisation(args: argparse.Namespace) -> int:
-    halves = split_halves(list_videos(args.data))
-    chosen = ("tuning", "reporting") if args.half == "both" else (args.half,)
-    jobs = [
-        (half, path, args.frames, args.size, tuple(args.variants), tuple(args.failures))
-        for half in chosen
-        for path in halves[half]
-    ]
-    for half in chosen:
-        print(f"{half} half: {', '.join(p.name for p in halves[half])}")
     start = time.perf_counter()
-    records: list[Record] = []
-    with ProcessPoolExecutor(max_workers=args.workers) as pool:
-        for done in pool.map(measure_clip, jobs):
-            records.extend(done)
-            passed = sum(sum(r.checks().values()) for r in done)
-            total = sum(len(r.checks()) for r in done)
-            print(f"  {done[0].half:9s} {done[0].clip:24s} {passed}/{total}", flush=True)
+    records = run_jobs(args, target_scores)
     print_failures(records)
     print(f"\n{markdown_summary(records)}\n({time.perf_counter() - start:.0f} s)")
     if args.json:
@@ -219,8 +235,9 @@ def run_legacy(args: argparse.Namespace) -> int:
     return 0 if passed == len(rows) else 1
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+def calibration_parser(description: str) -> argparse.ArgumentParser:
+    """The options of a calibration run (shared with ``reference_metrics.py``)."""
+    parser = argparse.ArgumentParser(description=description)
     parser.add_argument("--data", type=Path, default=DEFAULT_DATA, help="folder of real clips")
     parser.add_argument("--half", choices=("tuning", "reporting", "both"), default="both")
     parser.add_argument("--frames", type=int, default=None, help="frames per clip (32; legacy 48)")
@@ -230,9 +247,14 @@ def main(argv: list[str] | None = None) -> int:
         "--failures", nargs="+", default=[*FAILURES, "frozen"], choices=[*FAILURES, "frozen"]
     )
     parser.add_argument("--workers", type=int, default=1, help="processes (one clip each)")
-    parser.add_argument("--legacy", action="store_true", help="the original 60-row table")
     parser.add_argument("--json", type=Path, help="write every record as JSON here")
     parser.add_argument("--markdown", type=Path, help="write the summary table here")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = calibration_parser(__doc__.split("\n\n")[0])
+    parser.add_argument("--legacy", action="store_true", help="the original 60-row table")
     args = parser.parse_args(argv)
     if not args.data.is_dir():
         print(f"calibration: no clips folder at {args.data} (use --data)", file=sys.stderr)
