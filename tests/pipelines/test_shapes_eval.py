@@ -12,6 +12,7 @@ from spacetime.data.shapes import vocabulary
 from spacetime.errors import SpacetimeError
 from spacetime.evaluation.report import VideoReport
 from spacetime.pipelines.shapes_eval import (
+    ATTRIBUTES,
     HELD_OUT_SEED,
     ShapesTask,
     caption_task,
@@ -89,10 +90,11 @@ def test_ground_truth_scores_perfectly() -> None:
 
 def _report(adherence: float, teleports: list[tuple[int, int]], occlusion: float | None):
     objects = [{"teleports": k, "transitions": n} for k, n in teleports]
+    attributes = dict.fromkeys(ATTRIBUTES, adherence) | {"size": None, "pillar": occlusion}
     oracle = {
         "adherence": adherence, "teleport_rate": 0.5, "identity_consistency": 1.0,
         "occlusion_reappearance": occlusion, "physics": 1.0, "background_stability": 1.0,
-        "objects": objects,
+        "attributes": attributes, "objects": objects,
     }  # fmt: skip
     metrics = {"flicker": {"mean": adherence}}
     return VideoReport("v", 8, 32, 32, 8.0, metrics, "a red circle bounces", oracle)
@@ -107,6 +109,12 @@ def test_summary_pools_teleports_and_averages_occlusion_over_pillar_clips() -> N
     assert summary["teleport_rate"] == pytest.approx(3 / 24)  # not the mean of 1/14, 2/6, 0
     assert summary["occlusion_reappearance"] == pytest.approx(0.5)
     assert summary["pillar_clips"] == 2 and summary["metric/flicker"] == pytest.approx(0.5)
+    attributes = summary["attributes"]
+    assert attributes["shape"] == pytest.approx(0.5) and attributes["size"] is None
+    assert attributes["pillar"] == pytest.approx(0.5)  # over the clips with a pillar only
+    by_objects = summary["by_objects"]  # one clip with two objects, two with one
+    assert by_objects["2"]["clips"] == 1 and by_objects["2"]["adherence"] == 1.0
+    assert by_objects["1"]["clips"] == 2 and by_objects["1"]["attributes"]["motion"] == 0.25
     assert meets_target("adherence", 0.9) and not meets_target("adherence", 0.89)
     assert meets_target("teleport_rate", 0.01) and not meets_target("teleport_rate", 0.02)
     assert meets_target("physics", 0.2) is None and meets_target("adherence", None) is None

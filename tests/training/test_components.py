@@ -12,6 +12,7 @@ import torch
 from spacetime.data.shapes import vocabulary
 from spacetime.errors import SpacetimeError
 from spacetime.models.autoencoder import build_autoencoder
+from spacetime.models.inflate import inflate
 from spacetime.models.text import WordTextEncoder
 from spacetime.training.components import (
     DiffusionSystem,
@@ -107,12 +108,18 @@ def test_latent_run_builds_a_denoiser_on_latents(tiny_autoencoder: Path) -> None
 
 def test_default_recipe_denoises_16x16x4_latents(tmp_path: Path) -> None:
     build_autoencoder("shapes-f4").save_pretrained(tmp_path / "ae")  # random, same shapes
-    config = load_config("default-shapes", None, [f"autoencoder.path={tmp_path / 'ae'}"])
+    standalone = [f"autoencoder.path={tmp_path / 'ae'}", "data.latents=", "init.path=",
+                  "init.inflate=false"]  # fmt: skip
+    config = load_config("default-shapes", None, standalone)
     parts = build_components(config)
     assert parts.autoencoder.latent_shape(16, 64, 64) == (4, 16, 16, 16)
     den = parts.denoiser.config
     assert (den.in_channels, den.temporal, den.frame_conditioning) == (4, True, True)
-    baseline = build_components(apply_overrides(config, ["model.temporal=false"])).denoiser
+    image = build_components(load_config("default-shapes-image", None, standalone)).denoiser
     temporal = sum(p.numel() for p in parts.denoiser.parameters())
-    per_frame = sum(p.numel() for p in baseline.parameters())
+    per_frame = sum(p.numel() for p in image.parameters())
     assert 1e6 < per_frame < temporal < 3e6  # the same network minus its temporal layers
+    # stage 1's per-frame network inflates into exactly stage 3's
+    public = [{k: v for k, v in m.config.items() if not k.startswith("_")}
+              for m in (inflate(image), parts.denoiser)]  # fmt: skip
+    assert public[0] == public[1]

@@ -100,24 +100,31 @@ def test_diff_names_the_changed_keys() -> None:
     assert config_to_dict(b)["model"]["overrides"] == {"depth": 2}
 
 
-def test_default_recipe_and_its_per_frame_baseline() -> None:
-    config = load_preset("default-shapes")
-    assert (config.data.kind, config.data.frames, config.data.size) == ("shapes", 16, 64)
-    assert config.autoencoder.path and config.autoencoder.cache_clips > 0  # latent space
-    objective = config.objective
-    assert (objective.prediction, objective.schedule) == ("v", "cosine")
-    # Plain v-loss: Min-SNR-5 starved the high-noise steps in a CPU-sized run (see the recipe).
-    assert objective.options["loss_weighting"] == "uniform"
-    assert config.text.caption_dropout == pytest.approx(0.1)
-    probs = config.masks.probs  # image->video (first) and interpolation (first-last) trained
-    assert probs["none"] > 0 and probs["first"] > 0 and probs["first-last"] > 0
-    assert config.optim.warmup_steps > 0 and 0 < config.ema_decay < 1
-    assert config.checkpoint_every == 100 and config.sample_every >= 5 * config.checkpoint_every
-    baseline = apply_overrides(config, ["model.temporal=false"])
-    assert diff_configs(config, baseline) == ["model.temporal"]  # same steps, batch, data
+def test_default_recipe_stages_share_data_and_objective() -> None:
+    image, video = load_preset("default-shapes-image"), load_preset("default-shapes")
+    for config in (image, video):
+        assert (config.data.kind, config.data.frames, config.data.size) == ("shapes", 16, 64)
+        assert config.autoencoder.path and config.data.latents  # latent space, encoded once
+        objective = config.objective
+        assert (objective.prediction, objective.schedule) == ("v", "cosine")
+        # Plain v-loss: Min-SNR-5 starved the high-noise steps in a CPU-sized run.
+        assert objective.options["loss_weighting"] == "uniform"
+        assert config.text.caption_dropout == pytest.approx(0.1)
+        assert config.model.overrides["pooled_text"] is True
+    # stage 1 is per-frame and image-only; stage 3 inflates it and trains temporal layers
+    assert not image.model.temporal and image.data.image_ratio == 1.0
+    assert video.model.temporal and video.init.inflate
+    assert video.init.path and video.finetune.spatial in ("frozen", "scaled")
+    # the clips, latents, objective and masks are the same in both stages
+    shared = ("data.kind", "data.frames", "data.size", "data.shapes_count", "data.latents",
+              "objective", "masks", "autoencoder.path", "text.dim", "seed")  # fmt: skip
+    changed = diff_configs(image, video)
+    assert not [k for k in changed if k.startswith(shared)]
+    probs = video.masks.probs  # mostly text->video; image->video and interpolation trained
+    assert probs["none"] >= 0.5 and probs["first"] > 0 and probs["first-last"] > 0
     gpu = load_preset("default-shapes-gpu")
-    assert diff_configs(config, gpu) and gpu.data.frames == 16 and gpu.data.size == 64
+    assert diff_configs(video, gpu) and gpu.data.frames == 16 and gpu.data.size == 64
     assert gpu.model.temporal and gpu.autoencoder.path
-    assert gpu.objective == config.objective and gpu.masks == config.masks
-    # Relative autoencoder paths stay as written; they resolve against the working directory.
-    assert not Path(config.autoencoder.path).is_absolute()
+    assert gpu.objective == video.objective and gpu.masks == video.masks
+    # Relative paths stay as written; they resolve against the working directory.
+    assert not Path(video.init.path).is_absolute()

@@ -15,7 +15,7 @@ from spacetime.training.optim import build_optimizer, build_scheduler, lr_factor
 def test_weight_decay_only_on_matrices() -> None:
     model = nn.Sequential(nn.Linear(3, 4), nn.LayerNorm(4), nn.Conv2d(4, 2, 3))
     model[1].weight.requires_grad_(False)
-    decay, no_decay = param_groups(model, 0.1)
+    decay, no_decay = param_groups(model, 0.1, 1e-3)
     assert decay["weight_decay"] == 0.1 and no_decay["weight_decay"] == 0.0
     assert [p.shape for p in decay["params"]] == [(4, 3), (2, 4, 3, 3)]
     # biases of Linear, LayerNorm and Conv; the frozen LayerNorm weight is left out.

@@ -28,22 +28,9 @@ OUT_SUFFIXES = (".mp4", ".gif")
 def resolve_pipeline(checkpoint: Path | None) -> Path:
     """The pipeline folder to load for ``--checkpoint`` (see the module docstring)."""
     from spacetime.pipelines.default import require_default_model
-    from spacetime.pipelines.pretrained import MODEL_INDEX
-    from spacetime.training.checkpoint import find_checkpoint
+    from spacetime.training.checkpoint import pipeline_folder
 
-    if checkpoint is None:
-        return require_default_model()
-    if not checkpoint.exists():
-        raise SpacetimeError(f"--checkpoint {checkpoint} does not exist")
-    if (checkpoint / MODEL_INDEX).is_file():
-        return checkpoint
-    found = find_checkpoint(checkpoint) if checkpoint.is_dir() else None
-    if found is not None and (found / "pipeline" / MODEL_INDEX).is_file():
-        return found / "pipeline"
-    raise SpacetimeError(
-        f"--checkpoint {checkpoint} is neither a pipeline folder (with {MODEL_INDEX}) nor a "
-        "training run with a complete checkpoint/pipeline/ (has training saved one yet?)"
-    )
+    return require_default_model() if checkpoint is None else pipeline_folder(checkpoint)
 
 
 def output_paths(out: Path, num: int) -> list[Path]:

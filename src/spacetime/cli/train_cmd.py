@@ -66,6 +66,32 @@ def train(
         typer.echo(f"trained {done} steps; pipeline (EMA weights): {out / 'checkpoint/pipeline'}")
 
 
+def cache_latents(
+    preset: str | None = typer.Option(
+        None, "--preset", "-p", help="Named preset whose training clips to encode."
+    ),
+    config: Path | None = typer.Option(
+        None, "--config", "-c", help="YAML config file (applied over --preset if both)."
+    ),
+    overrides: list[str] | None = typer.Option(
+        None, "--set", "-s", help="Override a key: --set data.shapes_count=1024 (repeatable)."
+    ),
+    seed: int | None = typer.Option(None, "--seed", help="Run seed (decides the clips)."),
+    out: Path = typer.Option(..., "--out", "-o", help="Folder of the latent dataset."),
+    batch_clips: int = typer.Option(32, "--batch-clips", min=1, help="Clips per encoder call."),
+) -> None:
+    """Encode a run's training clips once; train on them with --set data.latents=OUT."""
+    from spacetime.training.config import load_config
+    from spacetime.training.latent_data import cache_latents as encode
+
+    if preset is None and config is None:
+        raise SpacetimeError("give --preset NAME or --config FILE: the run whose clips to encode")
+    items = list(overrides or []) + ([f"seed={seed}"] if seed is not None else [])
+    folder = encode(load_config(preset, config, items), out, batch_clips=batch_clips)
+    typer.echo(f"latent dataset: {folder} (train with --set data.latents={folder})")
+
+
 def register(app: typer.Typer) -> None:
-    """Add ``train`` to ``app``."""
+    """Add ``train`` and ``cache-latents`` to ``app``."""
     app.command("train")(train)
+    app.command("cache-latents")(cache_latents)

@@ -33,6 +33,10 @@ class GaussianObjective(Objective):
             (Min-SNR-γ, Hang et al. 2023: weight ``min(SNR, γ)`` on the x0 error).
         snr_gamma: γ of Min-SNR-γ (5 in the paper).
         per_frame_t: draw an independent ``t`` per frame during training (Diffusion Forcing).
+        shift: divide the schedule's SNR by ``shift²`` at every timestep (simple diffusion's
+            shifted schedule / SD3's timestep shift; see
+            :func:`~spacetime.diffusion.schedules.shift_alphas_cumprod`); 1 is the plain
+            schedule. Training and every sampler use the shifted schedule.
     """
 
     family: ClassVar[str] = "gaussian"
@@ -45,6 +49,7 @@ class GaussianObjective(Objective):
     loss_weighting: str = "uniform"
     snr_gamma: float = 5.0
     per_frame_t: bool = False
+    shift: float = 1.0
     noise_schedule: NoiseSchedule = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
@@ -63,6 +68,11 @@ class GaussianObjective(Objective):
             raise SpacetimeError(
                 "zero_terminal_snr needs prediction 'v' or 'x0': at SNR 0 an eps prediction "
                 "carries no information about x0 (Lin et al. 2024, §3.2)"
+            )
+        if self.shift != 1.0 and self.zero_terminal_snr:
+            raise SpacetimeError(
+                "shift and zero_terminal_snr cannot be combined: a shifted schedule is given to "
+                "the samplers as a beta table, and ᾱ = 0 at the last step would divide by zero"
             )
         if self.schedule not in BETA_SCHEDULES:
             raise SpacetimeError(
@@ -84,6 +94,7 @@ class GaussianObjective(Objective):
                 self.beta_start,
                 self.beta_end,
                 self.zero_terminal_snr,
+                self.shift,
             ),
         )
 
@@ -150,14 +161,19 @@ class GaussianObjective(Objective):
         self, name: str, steps: int, *, device: torch.device | str | None = None
     ) -> SchedulerMixin:
         spec = self._sampler_spec(name, steps)
+        betas: dict[str, Any] = {
+            "beta_schedule": BETA_SCHEDULES[self.schedule],
+            "beta_start": self.beta_start,
+            "beta_end": self.beta_end,
+            "rescale_betas_zero_snr": self.zero_terminal_snr,
+        }
+        if self.shift != 1.0:  # a table diffusers has no formula for: give the betas
+            betas = {"trained_betas": self.noise_schedule.betas.numpy()}
         sched = spec.scheduler(
             num_train_timesteps=self.num_train_timesteps,
-            beta_schedule=BETA_SCHEDULES[self.schedule],
-            beta_start=self.beta_start,
-            beta_end=self.beta_end,
             prediction_type=PREDICTIONS[self.prediction],
-            rescale_betas_zero_snr=self.zero_terminal_snr,
             timestep_spacing="trailing",
+            **betas,
             **spec.options,
         )
         sched.set_timesteps(steps, device=device)

@@ -79,6 +79,30 @@ def rescale_zero_terminal_snr(betas: torch.Tensor) -> torch.Tensor:
     return 1.0 - alphas
 
 
+def shift_alphas_cumprod(alphas_cumprod: torch.Tensor, shift: float) -> torch.Tensor:
+    """ᾱ with the signal-to-noise ratio divided by ``shift²`` at every timestep.
+
+    ``SNR'(t) = SNR(t) / shift²``, i.e. ``ᾱ' = ᾱ / (ᾱ + shift² (1 - ᾱ))``: the shifted schedule of
+    "simple diffusion" (Hoogeboom et al. 2023, sec. 3.1: ``logSNR`` shifted by ``-2 log shift``)
+    and SD3's resolution-dependent timestep shift (Esser et al. 2024, sec. 5.3.2, eq. 23, whose
+    ``t' = s t / (1 + (s - 1) t)`` divides the SNR by ``s²``). ``shift > 1`` adds noise at every
+    ``t``: for small or redundant images (flat backgrounds, tiny latents) it moves the
+    timesteps where the global layout is still undecided — where the caption matters — from
+    the last few percent of ``[0, N-1]`` to a larger share of it.
+    """
+    if shift <= 0 or not math.isfinite(shift):
+        raise SpacetimeError(f"schedule shift must be a positive number, got {shift}")
+    if shift == 1.0:
+        return alphas_cumprod
+    return alphas_cumprod / (alphas_cumprod + shift**2 * (1.0 - alphas_cumprod))
+
+
+def betas_from_alphas_cumprod(alphas_cumprod: torch.Tensor) -> torch.Tensor:
+    """The betas ``(N,)`` whose cumulative product of ``1 - β`` is ``alphas_cumprod``."""
+    alphas = torch.cat([alphas_cumprod[:1], alphas_cumprod[1:] / alphas_cumprod[:-1]])
+    return 1.0 - alphas
+
+
 @dataclass(frozen=True)
 class NoiseSchedule:
     """A discrete variance-preserving schedule: ``alphas_cumprod`` ``(N,)`` float64, ᾱ_t.
@@ -96,8 +120,10 @@ class NoiseSchedule:
         beta_start: float | None = None,
         beta_end: float | None = None,
         zero_terminal_snr: bool = False,
+        shift: float = 1.0,
     ) -> NoiseSchedule:
-        """The schedule ``name`` (see :func:`make_betas`), optionally with zero terminal SNR."""
+        """The schedule ``name`` (see :func:`make_betas`), optionally with zero terminal SNR,
+        then with its SNR divided by ``shift²`` (:func:`shift_alphas_cumprod`)."""
         default_start, default_end = DEFAULT_BETA_RANGE.get(name, (1e-4, 0.02))
         betas = make_betas(
             name,
@@ -107,7 +133,12 @@ class NoiseSchedule:
         )
         if zero_terminal_snr:
             betas = rescale_zero_terminal_snr(betas)
-        return NoiseSchedule(torch.cumprod(1.0 - betas, dim=0))
+        return NoiseSchedule(shift_alphas_cumprod(torch.cumprod(1.0 - betas, dim=0), shift))
+
+    @property
+    def betas(self) -> torch.Tensor:
+        """``(N,)`` float64 betas of this schedule (what diffusers' ``trained_betas`` takes)."""
+        return betas_from_alphas_cumprod(self.alphas_cumprod)
 
     @property
     def num_train_timesteps(self) -> int:

@@ -20,21 +20,36 @@ from spacetime.models.conditioning import FrameCondition, TextEmbedding
 
 
 class TextContext(nn.Module):
-    """Text tokens for cross-attention, with a learned *null token* always in front.
+    """Text tokens for cross-attention, with a learned *null token* always in front, and
+    optionally a pooled caption vector for the timestep embedding.
 
     The null token is a key every query can attend to, so an empty prompt (``text=None`` or an
     all-False mask row) is a well-defined unconditional input instead of a softmax over an
     empty key set (which would be NaN) — the unconditional branch of classifier-free guidance.
 
+    The pooled vector (:meth:`pooled`) is the mean of the context's real tokens (null token
+    included) through a two-layer MLP: Imagen's pooled text embedding added to the timestep
+    embedding (Saharia et al. 2022, sec. 2.1), the global conditioning DiT's adaLN found
+    stronger than cross-attention alone (Peebles & Xie 2023, sec. 3.2). Every residual block
+    and temporal layer modulated by the timestep embedding is then modulated by the caption.
+    It is a function of the row's own tokens only, so the empty prompt's pooled vector is a
+    fixed learned one: the unconditional branch carries no caption, token-wise or pooled.
+
     Args:
         text_dim: width ``D`` of the encoder's tokens.
+        pooled_dim: width of the pooled vector (the timestep embedding's); None: no pooling.
     """
 
-    def __init__(self, text_dim: int) -> None:
+    def __init__(self, text_dim: int, pooled_dim: int | None = None) -> None:
         super().__init__()
         self.text_dim = text_dim
         self.null = nn.Parameter(torch.randn(1, 1, text_dim) * 0.02)
         self.norm = nn.LayerNorm(text_dim)
+        self.pool = None
+        if pooled_dim is not None:
+            self.pool = nn.Sequential(
+                nn.Linear(text_dim, pooled_dim), nn.SiLU(), nn.Linear(pooled_dim, pooled_dim)
+            )
 
     def forward(self, text: TextEmbedding | None, batch: int) -> tuple[torch.Tensor, torch.Tensor]:
         """Context ``(B, 1 + L, D)`` and its key mask ``(B, 1 + L)`` (``L = 0`` for no text)."""
@@ -45,6 +60,14 @@ class TextContext(nn.Module):
         tokens = torch.cat([null, text.tokens.to(null)], dim=1)  # (B, 1 + L, D)
         mask = torch.cat([ones, text.mask.to(device=null.device, dtype=torch.bool)], dim=1)
         return self.norm(tokens), mask
+
+    def pooled(self, context: torch.Tensor, mask: torch.Tensor) -> torch.Tensor | None:
+        """The pooled caption ``(B, pooled_dim)`` of a :meth:`forward` output, or None."""
+        if self.pool is None:
+            return None
+        weight = mask.to(context.dtype)[..., None]  # (B, 1 + L, 1)
+        mean = (context * weight).sum(1) / weight.sum(1)  # (B, D); the null token counts
+        return self.pool(mean)  # (B, pooled_dim)
 
 
 class VideoDenoiser(ModelMixin, ConfigMixin):
@@ -79,6 +102,16 @@ class VideoDenoiser(ModelMixin, ConfigMixin):
     def input_channels(self) -> int:
         """Channels of the first layer: the video plus one frame-mask channel if conditioned."""
         return self.config.in_channels + int(self.config.frame_conditioning)
+
+    def add_pooled_text(
+        self, emb: torch.Tensor, context: torch.Tensor | None, context_mask: torch.Tensor | None
+    ) -> torch.Tensor:
+        """The per-frame embedding ``emb`` (B, T, E) plus the pooled caption (B, E) on every
+        frame, when the model pools its text (``pooled_text``); else ``emb`` unchanged."""
+        if self.text_context is None or context is None or context_mask is None:
+            return emb
+        pooled = self.text_context.pooled(context, context_mask)  # (B, E) or None
+        return emb if pooled is None else emb + pooled[:, None].to(emb.dtype)  # (B, T, E)
 
     def run_block(self, block: Callable[..., torch.Tensor], *args: Any) -> torch.Tensor:
         """``block(*args)``, rematerialised in the backward pass when gradient checkpointing is on

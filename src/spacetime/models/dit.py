@@ -135,6 +135,8 @@ class SpaceTimeDiT(VideoDenoiser):
         temporal: False is the per-frame baseline (requires ``temporal_patch_size == 1``).
         time_position: relative frame position, ``"rope"`` or ``"bias"``.
         frame_conditioning: take given frames (``frames=``) and one mask input channel.
+        pooled_text: add the pooled caption to the adaLN condition of every block (see
+            :class:`~spacetime.models.base.TextContext`); needs ``text_dim``.
         dropout: dropout on the input tokens.
     """
 
@@ -154,6 +156,7 @@ class SpaceTimeDiT(VideoDenoiser):
         temporal: bool = True,
         time_position: TimePosition = "rope",
         frame_conditioning: bool = False,
+        pooled_text: bool = False,
         dropout: float = 0.0,
     ) -> None:
         super().__init__()
@@ -163,7 +166,11 @@ class SpaceTimeDiT(VideoDenoiser):
         kernel = (temporal_patch_size, patch_size, patch_size)
         self.patch_embed = nn.Conv3d(self.input_channels, hidden_size, kernel, stride=kernel)
         self.token_dropout = nn.Dropout(dropout)
-        self.text_context = TextContext(text_dim) if text_dim is not None else None
+        if pooled_text and text_dim is None:
+            raise SpacetimeError("pooled_text=True needs text_dim (a text encoder's width)")
+        self.text_context = None
+        if text_dim is not None:
+            self.text_context = TextContext(text_dim, hidden_size if pooled_text else None)
         self.time_embed = TimestepEmbedder(hidden_size)
         self.blocks = nn.ModuleList(
             DiTBlock(hidden_size, heads, mlp_ratio, text_dim, attention, temporal, time_position)
@@ -221,6 +228,7 @@ class SpaceTimeDiT(VideoDenoiser):
         pos = sincos_2d(hp, wp, tokens.shape[-1], device=x.device)  # (S, D)
         tokens = self.token_dropout(tokens + pos.to(tokens.dtype))  # (B, T', S, D)
         c = self.time_embed(t_frames.reshape(b, tp, pt).mean(-1))  # (B, T', D)
+        c = self.add_pooled_text(c, context, context_mask)  # (B, T', D)
         for block in self.blocks:
             tokens = self.run_block(block, tokens, c, context, context_mask)  # (B, T', S, D)
         out = self.final(tokens, c)  # (B, T', S, pt * p * p * C)

@@ -36,6 +36,7 @@ from spacetime.models.layers import (
     ResBlock,
     TemporalConv,
     Upsample,
+    modulate,
     spatial_conv,
 )
 
@@ -43,14 +44,18 @@ from spacetime.models.layers import (
 class SpaceTimeBlock(nn.Module):
     """The layers that follow each U-Net residual block, on ``(B, C, T, H, W)``.
 
-    Order: temporal conv -> [spatial self-attention -> text cross-attention -> MLP] ->
+    Order: temporal conv -> [spatial self-attention] -> [text cross-attention] -> [MLP] ->
     temporal self-attention; each a pre-norm residual branch. Temporal branches are skipped
-    when ``T == 1``.
+    when ``T == 1``. The temporal attention's pre-norm is modulated by the per-frame embedding
+    (time and pooled caption; DiT's adaLN, Peebles & Xie 2023, sec. 3.2), so *how* frames are
+    mixed can depend on the caption ("moves left" against "moves up").
 
     Args:
         channels: ``C``.
         heads: attention heads.
-        spatial: build the spatial self-attention, cross-attention and MLP.
+        emb_dim: width of the per-frame embedding ``(B, T, E)``; None: the temporal
+            attention's pre-norm is not modulated.
+        spatial: build the spatial self-attention (and the MLP).
         text_dim: width of the text context (None: no cross-attention).
         temporal_attention: build the temporal self-attention.
         temporal_conv: build the pseudo-3D temporal convolution.
@@ -62,6 +67,7 @@ class SpaceTimeBlock(nn.Module):
         self,
         channels: int,
         heads: int,
+        emb_dim: int | None,
         *,
         spatial: bool,
         text_dim: int | None,
@@ -76,14 +82,17 @@ class SpaceTimeBlock(nn.Module):
         if spatial:
             self.norm_spatial = nn.LayerNorm(channels)
             self.spatial_attn = Attention(channels, heads, axis="space")
-            if text_dim is not None:
-                self.norm_cross = nn.LayerNorm(channels)
-                self.cross_attn = Attention(channels, heads, context_dim=text_dim)
+        if text_dim is not None:
+            self.norm_cross = nn.LayerNorm(channels)
+            self.cross_attn = Attention(channels, heads, context_dim=text_dim)
+        if spatial or text_dim is not None:
             self.norm_ff = nn.LayerNorm(channels)
             self.ff = FeedForward(channels)
-        self.temporal_attn = None
+        self.temporal_attn = self.temporal_modulation = None
         if temporal_attention:
             self.norm_temporal = nn.LayerNorm(channels)
+            if emb_dim is not None:
+                self.temporal_modulation = nn.Linear(emb_dim, 2 * channels)
             self.temporal_attn = Attention(
                 channels, heads, axis="time", time_position=time_position
             )
@@ -91,30 +100,39 @@ class SpaceTimeBlock(nn.Module):
     @property
     def is_empty(self) -> bool:
         """True when the block has no layer at all (then the U-Net does not build it)."""
-        return (
-            self.temporal_conv is None and self.spatial_attn is None and self.temporal_attn is None
-        )
+        return self.temporal_conv is None and self.ff is None and self.temporal_attn is None
 
     def forward(
-        self, x: torch.Tensor, context: torch.Tensor | None, context_mask: torch.Tensor | None
+        self,
+        x: torch.Tensor,
+        emb: torch.Tensor,
+        context: torch.Tensor | None,
+        context_mask: torch.Tensor | None,
     ) -> torch.Tensor:
-        """``x`` (B, C, T, H, W); ``context`` (B, L, D_text), ``context_mask`` (B, L)."""
+        """``x`` (B, C, T, H, W), ``emb`` (B, T, E); ``context`` (B, L, D_text),
+        ``context_mask`` (B, L)."""
         b, c, t, h, w = x.shape
         video = t > 1  # images (T == 1) bypass every temporal layer
         if self.temporal_conv is not None and video:
             x = self.temporal_conv(x)  # (B, C, T, H, W)
-        if self.spatial_attn is None and not (self.temporal_attn is not None and video):
+        if self.ff is None and not (self.temporal_attn is not None and video):
             return x
         tokens = x.permute(0, 2, 3, 4, 1).reshape(b, t, h * w, c)  # (B, T, S, C)
         if self.spatial_attn is not None:
             tokens = tokens + self.spatial_attn(self.norm_spatial(tokens))  # (B, T, S, C)
-            if self.cross_attn is not None:
-                tokens = tokens + self.cross_attn(
-                    self.norm_cross(tokens), context=context, context_mask=context_mask
-                )  # (B, T, S, C)
+        if self.cross_attn is not None:
+            tokens = tokens + self.cross_attn(
+                self.norm_cross(tokens), context=context, context_mask=context_mask
+            )  # (B, T, S, C)
+        if self.ff is not None:
             tokens = tokens + self.ff(self.norm_ff(tokens))  # (B, T, S, C)
         if self.temporal_attn is not None and video:
-            tokens = tokens + self.temporal_attn(self.norm_temporal(tokens))  # (B, T, S, C)
+            hidden = self.norm_temporal(tokens)  # (B, T, S, C)
+            if self.temporal_modulation is not None:
+                mod = self.temporal_modulation(F.silu(emb))[:, :, None]  # (B, T, 1, 2C)
+                shift, scale = mod.chunk(2, dim=-1)  # (B, T, 1, C) each
+                hidden = modulate(hidden, shift, scale)  # (B, T, S, C)
+            tokens = tokens + self.temporal_attn(hidden)  # (B, T, S, C)
         return tokens.reshape(b, t, h, w, c).permute(0, 4, 1, 2, 3)  # (B, C, T, H, W)
 
 
@@ -135,7 +153,7 @@ class UNetStage(nn.Module):
     ) -> torch.Tensor:
         """``x`` (B, C_in, T, H, W), ``emb`` (B, T, E) -> (B, C_out, T, H, W)."""
         x = self.res(x, emb)  # (B, C_out, T, H, W)
-        return x if self.block is None else self.block(x, context, context_mask)
+        return x if self.block is None else self.block(x, emb, context, context_mask)
 
 
 class UNet3D(VideoDenoiser):
@@ -149,8 +167,11 @@ class UNet3D(VideoDenoiser):
         channel_mult: width multiplier per level; H and W must be multiples of
             ``2 ** (len(channel_mult) - 1)``.
         num_res_blocks: residual blocks per level on the way down (one more on the way up).
-        attention_levels: levels (0 = full resolution) with spatial self-attention and text
-            cross-attention; the middle block always has them.
+        attention_levels: levels (0 = full resolution) with spatial self-attention; the
+            middle block always has it.
+        cross_attention_levels: levels with text cross-attention (None: ``attention_levels``);
+            the middle block always has it. Cross-attention to a few caption tokens is cheap
+            even at full resolution, where self-attention is not.
         heads: attention heads (divide every level's width).
         text_dim: width of the text tokens; None builds no cross-attention.
         temporal: build temporal layers (attention across frames, temporal convolutions);
@@ -159,6 +180,9 @@ class UNet3D(VideoDenoiser):
             middle block always has it). Full-resolution temporal attention is the costliest
             temporal layer on a CPU; the temporal convolution still mixes time there.
         temporal_conv: add a pseudo-3D temporal convolution after every residual block.
+        pooled_text: add the pooled caption to the timestep embedding (see
+            :class:`~spacetime.models.base.TextContext`) and modulate every temporal
+            attention's pre-norm by that embedding; needs ``text_dim``.
         time_position: relative frame position of temporal attention: ``"rope"`` or ``"bias"``
             (VDM's bucketed relative bias).
         frame_conditioning: take given frames (``frames=``) and one mask input channel.
@@ -175,6 +199,7 @@ class UNet3D(VideoDenoiser):
         channel_mult: Sequence[int] = (1, 2, 4),
         num_res_blocks: int = 2,
         attention_levels: Sequence[int] = (1, 2),
+        cross_attention_levels: Sequence[int] | None = None,
         heads: int = 4,
         text_dim: int | None = None,
         temporal: bool = True,
@@ -182,6 +207,7 @@ class UNet3D(VideoDenoiser):
         temporal_conv: bool = True,
         time_position: TimePosition = "rope",
         frame_conditioning: bool = False,
+        pooled_text: bool = False,
         norm_groups: int = 32,
         dropout: float = 0.0,
     ) -> None:
@@ -189,7 +215,11 @@ class UNet3D(VideoDenoiser):
         widths = [base_channels * m for m in channel_mult]
         levels = range(len(widths))
         temporal_levels = levels if temporal_attention_levels is None else temporal_attention_levels
+        cross_levels = (
+            attention_levels if cross_attention_levels is None else cross_attention_levels
+        )
         _check_levels(len(widths), attention_levels=attention_levels,
+                      cross_attention_levels=cross_levels,
                       temporal_attention_levels=temporal_levels)  # fmt: skip
         _check_config(widths, heads, norm_groups, time_position, temporal)
         self.spatial_multiple = 2 ** (len(widths) - 1)
@@ -198,15 +228,22 @@ class UNet3D(VideoDenoiser):
         def stage(c_in: int, c_out: int, level: int | None, spatial: bool = False) -> UNetStage:
             """Residual block + space-time block at ``level`` (None: the middle block)."""
             res = ResBlock(c_in, c_out, emb_dim, norm_groups, dropout)
+            cross = spatial if level is None else level in cross_levels
             block = SpaceTimeBlock(
-                c_out, heads, spatial=spatial or level in attention_levels, text_dim=text_dim,
+                c_out, heads, emb_dim if pooled_text else None,
+                spatial=spatial or level in attention_levels,
+                text_dim=text_dim if cross else None,
                 temporal_attention=temporal and (level is None or level in temporal_levels),
                 temporal_conv=temporal and temporal_conv, time_position=time_position,
                 groups=norm_groups,
             )  # fmt: skip
             return UNetStage(res, block)
 
-        self.text_context = TextContext(text_dim) if text_dim is not None else None
+        if pooled_text and text_dim is None:
+            raise SpacetimeError("pooled_text=True needs text_dim (a text encoder's width)")
+        self.text_context = None
+        if text_dim is not None:
+            self.text_context = TextContext(text_dim, emb_dim if pooled_text else None)
         self.time_embed = TimestepEmbedder(emb_dim)
         self.conv_in = spatial_conv(self.input_channels, widths[0])
 
@@ -253,6 +290,10 @@ class UNet3D(VideoDenoiser):
             elif isinstance(module, FeedForward):
                 nn.init.zeros_(module.fc2.weight)
                 nn.init.zeros_(module.fc2.bias)
+            elif isinstance(module, SpaceTimeBlock) and module.temporal_modulation is not None:
+                # adaLN-zero: the temporal attention starts with a plain pre-norm
+                nn.init.zeros_(module.temporal_modulation.weight)
+                nn.init.zeros_(module.temporal_modulation.bias)
         nn.init.zeros_(self.conv_out.weight)
         nn.init.zeros_(self.conv_out.bias)
 
@@ -268,6 +309,7 @@ class UNet3D(VideoDenoiser):
         encoder, middle and decoder of the factorised U-Net."""
         x, t_frames, context, context_mask = self.prepare(x_t, t, text, frames)
         emb = self.time_embed(t_frames)  # (B, T, E)
+        emb = self.add_pooled_text(emb, context, context_mask)  # (B, T, E)
         h = self.conv_in(x)  # (B, C0, T, H, W)
         skips = [h]
         for layer in self.down:

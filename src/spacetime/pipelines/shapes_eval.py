@@ -47,6 +47,17 @@ ORACLE_SCORES: tuple[str, ...] = (
 )
 """Oracle scores averaged by :func:`summarize` (``occlusion_reappearance`` over pillar clips)."""
 
+ATTRIBUTES: tuple[str, ...] = (
+    "background",
+    "count",
+    "colour",
+    "shape",
+    "size",
+    "motion",
+    "pillar",
+)
+"""The caption's attributes the oracle checks one by one (``OracleReport.attributes``)."""
+
 TARGETS: dict[str, tuple[str, float]] = {
     "adherence": (">=", 0.90),
     "teleport_rate": ("<=", 0.01),
@@ -56,6 +67,7 @@ TARGETS: dict[str, tuple[str, float]] = {
 """Quality targets of the default model: ``score -> (comparison, threshold)``."""
 
 __all__ = [
+    "ATTRIBUTES",
     "HELD_OUT_SEED",
     "MODES",
     "ORACLE_SCORES",
@@ -219,7 +231,9 @@ def summarize(reports: Sequence[VideoReport]) -> dict[str, Any]:
     ``teleport_rate`` pools transitions (teleports of all clips / their transitions), so a
     clip with three objects weighs three times one with one; ``occlusion_reappearance`` is over
     clips whose caption has a pillar (``None`` if none has); ``clips`` and ``pillar_clips``
-    count them.
+    count them. ``attributes`` holds the mean of each of :data:`ATTRIBUTES` and
+    ``by_objects["1"|"2"|"3"]`` the clip count, adherence and attributes of the clips whose
+    caption has that many objects (binding shows in the 2- and 3-object shape scores).
     """
     if not reports:
         raise SpacetimeError("no report to summarize")
@@ -234,8 +248,28 @@ def summarize(reports: Sequence[VideoReport]) -> dict[str, Any]:
         if transitions:
             out["teleport_rate"] = sum(obj["teleports"] for obj in objects) / transitions
         out["pillar_clips"] = sum(o.get("occlusion_reappearance") is not None for o in oracles)
+        out["attributes"] = _attribute_means(oracles)
+        out["by_objects"] = {}
+        for n in sorted({len(o["objects"]) for o in oracles}):
+            group = [o for o in oracles if len(o["objects"]) == n]
+            out["by_objects"][str(n)] = {
+                "clips": len(group),
+                "adherence": float(np.mean([o["adherence"] for o in group])),
+                "attributes": _attribute_means(group),
+            }
     for name in reports[0].metrics:
         out[f"metric/{name}"] = float(np.mean([r.metrics[name]["mean"] for r in reports]))
+    return out
+
+
+def _attribute_means(oracles: Sequence[dict[str, Any]]) -> dict[str, float | None]:
+    """Mean of each per-clip attribute score (``OracleReport.attributes``) over the clips
+    where it applies (None where it applies to none)."""
+    names = ATTRIBUTES
+    out: dict[str, float | None] = {}
+    for name in names:
+        values = [o["attributes"][name] for o in oracles if o["attributes"][name] is not None]
+        out[name] = float(np.mean(values)) if values else None
     return out
 
 

@@ -34,6 +34,9 @@ from typing import Any
 import torch
 from safetensors.torch import load_file, save_file
 
+from spacetime.errors import SpacetimeError
+from spacetime.pipelines.pretrained import MODEL_INDEX
+
 __all__ = [
     "CHECKPOINT_NAME",
     "TrainingState",
@@ -41,6 +44,7 @@ __all__ = [
     "load_state",
     "optimizer_state_from_tensors",
     "optimizer_state_to_tensors",
+    "pipeline_folder",
     "save_checkpoint",
 ]
 
@@ -168,4 +172,22 @@ def load_state(checkpoint: str | Path) -> TrainingState:
             load_file(str(folder / "optimizer.safetensors")), opt_meta
         ),
         meta=json.loads((folder / "trainer.json").read_text()),
+    )
+
+
+def pipeline_folder(path: str | Path, *, what: str = "--checkpoint") -> Path:
+    """The pipeline folder ``path`` names: a pipeline folder itself (with ``model_index.json``)
+    or a training run folder (its latest complete ``checkpoint/pipeline``). ``what`` names the
+    input in the :class:`SpacetimeError` raised for anything else."""
+    folder = Path(path)
+    if not folder.exists():
+        raise SpacetimeError(f"{what} {folder} does not exist")
+    if (folder / MODEL_INDEX).is_file():
+        return folder
+    found = find_checkpoint(folder) if folder.is_dir() else None
+    if found is not None and (found / "pipeline" / MODEL_INDEX).is_file():
+        return found / "pipeline"
+    raise SpacetimeError(
+        f"{what} {folder} is neither a pipeline folder (with {MODEL_INDEX}) nor a "
+        "training run with a complete checkpoint/pipeline/ (has training saved one yet?)"
     )

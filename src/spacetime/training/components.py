@@ -24,7 +24,14 @@ from spacetime.models.conditioning import FrameCondition, TextEmbedding
 from spacetime.training.config import TrainConfig
 from spacetime.training.latent import latent_size, load_frozen_autoencoder
 
-__all__ = ["Components", "DiffusionSystem", "build_components", "objective_config"]
+__all__ = [
+    "Components",
+    "DiffusionSystem",
+    "build_components",
+    "build_datasets",
+    "latent_source",
+    "objective_config",
+]
 
 
 @dataclass
@@ -39,6 +46,7 @@ class Components:
     images: ClipDataset | None = None
     validation_captions: list[str] | None = None  # prompts of the periodic samples
     autoencoder: FrameAutoencoder | None = None
+    encoded: bool = False  # True: ``videos`` holds latents already (``data.latents``)
 
 
 class DiffusionSystem(nn.Module):
@@ -101,8 +109,44 @@ def uses_frames(config: TrainConfig) -> bool:
     return any(p > 0 for name, p in config.masks.probs.items() if name != "none")
 
 
-def _datasets(config: TrainConfig) -> tuple[ClipDataset, ClipDataset | None, list[str] | None]:
-    """Training clips, still images (joint training) and validation prompts."""
+def latent_source(config: TrainConfig) -> dict[str, Any]:
+    """What a latent dataset of ``config``'s training clips was encoded from (JSON): the data
+    settings that decide the clips, and the run seed."""
+    d = config.data
+    keys = ("kind", "path", "frames", "size", "augment", "shapes_count")
+    return {"data": {k: getattr(d, k) for k in keys}, "seed": config.seed}
+
+
+def _encoded_videos(config: TrainConfig, autoencoder: FrameAutoencoder | None) -> ClipDataset:
+    """The latent dataset at ``data.latents``, checked against the run's data and latent space."""
+    from spacetime.data.latent_dataset import LatentDataset
+    from spacetime.training.latent import autoencoder_fingerprint
+
+    if autoencoder is None:
+        raise SpacetimeError(
+            "data.latents needs autoencoder.path: the latent space the clips were encoded in "
+            "(it also decodes the samples)"
+        )
+    dataset = LatentDataset(config.data.latents)
+    expected = latent_source(config)
+    if dataset.source != expected:
+        raise SpacetimeError(
+            f"data.latents {config.data.latents!r} was encoded from {dataset.source}, but this "
+            f"run's data is {expected}; encode it again with `spacetime cache-latents` and "
+            "the same config"
+        )
+    if dataset.fingerprint != autoencoder_fingerprint(autoencoder):
+        raise SpacetimeError(
+            f"data.latents {config.data.latents!r} was encoded with another autoencoder than "
+            f"autoencoder.path {config.autoencoder.path!r}"
+        )
+    return dataset
+
+
+def build_datasets(
+    config: TrainConfig,
+) -> tuple[ClipDataset, ClipDataset | None, list[str] | None]:
+    """Training clips (pixels), still images (joint training) and validation prompts."""
     from spacetime.data.image_folder import ImageFolderDataset
     from spacetime.data.shapes_dataset import ShapesDataset
     from spacetime.data.video_folder import VideoFolderDataset
@@ -200,7 +244,10 @@ def build_components(config: TrainConfig) -> Components:
 
     autoencoder = load_frozen_autoencoder(config.autoencoder)  # None: pixel space
     torch.manual_seed(config.seed)  # initial weights of the text encoder and the denoiser
-    videos, images, validation = _datasets(config)
+    videos, images, validation = build_datasets(config)
+    encoded = bool(config.data.latents)
+    if encoded:
+        videos = _encoded_videos(config, autoencoder)
     encoder = _text_encoder(config, [d for d in (videos, images) if d is not None])
     text_dim = int(encoder.dim)
     denoiser = build_model(
@@ -215,4 +262,6 @@ def build_components(config: TrainConfig) -> Components:
     objective = build_objective(objective_config(config))
     if validation is None:
         validation = [videos[i]["caption"] for i in range(min(config.sample_count, len(videos)))]
-    return Components(denoiser, encoder, objective, videos, images, validation, autoencoder)
+    return Components(
+        denoiser, encoder, objective, videos, images, validation, autoencoder, encoded
+    )

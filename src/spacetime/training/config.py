@@ -40,6 +40,8 @@ from spacetime.training.dataclass_yaml import dataclass_to_dict as config_to_dic
 __all__ = [
     "AutoencoderConfig",
     "DataConfig",
+    "FinetuneConfig",
+    "InitConfig",
     "ModelConfig",
     "ObjectiveConfig",
     "OptimConfig",
@@ -105,6 +107,9 @@ class DataConfig:
     image_ratio: float = 0.0  # P(a step trains on images as T=1 clips, temporal layers bypassed)
     image_path: str = ""  # image_ratio>0: image folder; "" = single frames of the clips
     num_workers: int = 0  # DataLoader worker processes (0 = load in the training process)
+    latents: str = ""  # a folder of these clips encoded once (`spacetime cache-latents`; a
+    # run creates it when missing): with autoencoder.path, steps read latents instead of
+    # rendering and encoding clips
 
 
 @dataclass
@@ -118,7 +123,8 @@ class AutoencoderConfig:
     """
 
     path: str | None = None  # null = pixel space; an AutoencoderKL folder, a train-autoencoder
-    # run folder (its autoencoder/) or a pipeline folder (its autoencoder/ or vae/)
+    # run folder (its autoencoder/), a pipeline folder (its autoencoder/ or vae/), or "default"
+    # (the default model's autoencoder: the bundled shapes-f4 latent space)
     chunk_size: int = 16  # frames per autoencoder forward pass (memory only, not results)
     cache_clips: int = 0  # keep the latents of this many clips in memory (0 = encode every
     # clip every time); worth it when clips repeat (epochs > 1), see training/latent.py
@@ -139,6 +145,28 @@ class OptimConfig:
 
 
 @dataclass
+class InitConfig:
+    """Weights a run starts from instead of random ones (a stage of a staged recipe)."""
+
+    path: str = ""  # a pipeline folder or a run folder (its checkpoint/pipeline): its denoiser
+    # and text encoder start this run (EMA weights); "" = random initialisation
+    inflate: bool = False  # the saved denoiser is per-frame (temporal=false): inflate it into
+    # this run's space-time model, temporal layers zero-initialised (spacetime.models.inflate)
+
+
+@dataclass
+class FinetuneConfig:
+    """Which weights train: all, or the temporal layers with the rest frozen or slowed."""
+
+    spatial: str = "train"  # train | frozen (out of the optimizer, no gradients) | scaled
+    # (trained at optim.lr * spatial_lr_scale); "spatial" = every non-temporal weight,
+    # text encoder included
+    spatial_lr_scale: float = 0.1  # spatial=scaled: learning-rate factor of spatial weights
+    trainable: list[str] = field(default_factory=list)  # spatial=frozen|scaled: parameter-name
+    # substrings that train at the full rate anyway, e.g. ["text_context.pool"]
+
+
+@dataclass
 class TrainConfig:
     """A whole training run. ``batch_size`` is global: it does not change with the number
     of processes, and gradient accumulation = batch_size / (micro_batch_size * processes)."""
@@ -150,6 +178,8 @@ class TrainConfig:
     masks: FrameMaskConfig = field(default_factory=FrameMaskConfig)  # frame-mask mixture
     autoencoder: AutoencoderConfig = field(default_factory=AutoencoderConfig)  # latent space
     optim: OptimConfig = field(default_factory=OptimConfig)
+    init: InitConfig = field(default_factory=InitConfig)  # start from trained weights
+    finetune: FinetuneConfig = field(default_factory=FinetuneConfig)  # what trains
     batch_size: int = 16  # clips per optimizer step, over all processes and accumulation rounds
     micro_batch_size: int = 0  # clips per forward pass per process (0 = batch_size / processes)
     steps: int = 2000  # optimizer steps in total
@@ -163,6 +193,10 @@ class TrainConfig:
     sample_count: int = 2  # clips generated at each sampling
     sample_steps: int = 20  # sampler steps for the periodic samples
     sample_guidance: float = 3.0  # classifier-free guidance scale of the periodic samples
+    probe_every: int = 0  # steps between text-use probes in the log (0 = never): x0 error at
+    # high noise with the right, a wrong and the empty caption (training/probe.py)
+    snapshot_every: int = 0  # steps between kept copies of the pipeline (RUN/snapshots/), for
+    # learning curves; 0 = keep only the latest checkpoint
     progress: bool = True  # show a progress bar with the loss
 
 
@@ -176,11 +210,14 @@ RESUMABLE_KEYS = frozenset(
         "sample_count",
         "sample_steps",
         "sample_guidance",
+        "probe_every",
+        "snapshot_every",
         "progress",
         "data.num_workers",
         "autoencoder.chunk_size",
         "autoencoder.cache_clips",
         "autoencoder.path",  # may move: the weights' fingerprint in the state must match
+        "data.latents",  # may move: its source and fingerprint are checked against the run
     }
 )
 
@@ -276,6 +313,7 @@ _CHOICES: dict[str, tuple[str, ...]] = {
     "objective.kind": ("gaussian", "flow"),
     "data.kind": ("shapes", "video_folder", "image_folder"),
     "optim.schedule": ("constant", "cosine"),
+    "finetune.spatial": ("train", "frozen", "scaled"),
     "mixed_precision": ("no", "bf16", "fp16"),
 }
 
@@ -291,6 +329,7 @@ def validate_config(config: TrainConfig) -> None:
         "objective.kind": config.objective.kind,
         "data.kind": config.data.kind,
         "optim.schedule": config.optim.schedule,
+        "finetune.spatial": config.finetune.spatial,
         "mixed_precision": config.mixed_precision,
     }
     for key, value in flat.items():
@@ -315,6 +354,8 @@ def validate_config(config: TrainConfig) -> None:
         "micro_batch_size": config.micro_batch_size,
         "sample_every": config.sample_every,
         "sample_count": config.sample_count,
+        "probe_every": config.probe_every,
+        "snapshot_every": config.snapshot_every,
         "optim.warmup_steps": config.optim.warmup_steps,
         "optim.grad_clip": config.optim.grad_clip,
         "optim.weight_decay": config.optim.weight_decay,
@@ -330,6 +371,7 @@ def validate_config(config: TrainConfig) -> None:
         "data.image_ratio": config.data.image_ratio,
         "ema_decay": config.ema_decay,
         "optim.min_lr_ratio": config.optim.min_lr_ratio,
+        "finetune.spatial_lr_scale": config.finetune.spatial_lr_scale,
         "optim.betas[0]": config.optim.betas[0],
         "optim.betas[1]": config.optim.betas[1],
     }
@@ -351,3 +393,10 @@ def validate_config(config: TrainConfig) -> None:
         raise SpacetimeError(f"data.kind={config.data.kind} needs data.path (a directory)")
     if config.text.kind == "hf" and not config.text.path:
         raise SpacetimeError("text.kind=hf needs text.path (a local Hugging Face model directory)")
+    if config.init.inflate and not config.init.path:
+        raise SpacetimeError("init.inflate needs init.path (the per-frame model to inflate)")
+    if config.finetune.spatial != "train" and not config.model.temporal:
+        raise SpacetimeError(
+            f"finetune.spatial={config.finetune.spatial} keeps only temporal layers at full "
+            "rate, but model.temporal=false has none"
+        )

@@ -155,6 +155,11 @@ def _coerce(value: Any, tp: Any, key: str, source: str) -> Any:
             _coerce(v, a, f"{key}[{i}]", source)
             for i, (v, a) in enumerate(zip(value, args, strict=True))
         )
+    if origin is list:
+        if not isinstance(value, (list, tuple)):
+            fail()
+        item = typing.get_args(tp)[0]
+        return [_coerce(v, item, f"{key}[{i}]", source) for i, v in enumerate(value)]
     if origin is dict:
         if not isinstance(value, dict):
             fail()

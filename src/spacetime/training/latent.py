@@ -34,9 +34,14 @@ import torch
 
 from spacetime.errors import SpacetimeError
 from spacetime.models.autoencoder import FrameAutoencoder, load_autoencoder
+from spacetime.pipelines.default import require_default_model
 from spacetime.training.config import AutoencoderConfig
 
+DEFAULT_AUTOENCODER = "default"
+"""``autoencoder.path`` value naming the default model's autoencoder."""
+
 __all__ = [
+    "DEFAULT_AUTOENCODER",
     "LatentCache",
     "autoencoder_fingerprint",
     "encode_latents",
@@ -49,12 +54,15 @@ __all__ = [
 def resolve_autoencoder_dir(path: str | Path) -> Path:
     """The ``AutoencoderKL`` folder that ``path`` names (relative paths: from the cwd).
 
-    Accepted: the folder itself (``config.json`` + safetensors), a ``spacetime
-    train-autoencoder`` run folder or a spacetime pipeline folder (their ``autoencoder/``),
-    or a diffusers pipeline folder (its ``vae/``, found by
-    :func:`~spacetime.models.autoencoder.load_autoencoder`). Raises :class:`SpacetimeError`
-    naming ``autoencoder.path`` when nothing is there.
+    Accepted: ``"default"``, the default model's autoencoder (the bundled shapes-f4 latent
+    space unless ``$SPACETIME_DEFAULT_MODEL`` names another pipeline); the folder itself
+    (``config.json`` + safetensors), a ``spacetime train-autoencoder`` run folder or a
+    spacetime pipeline folder (their ``autoencoder/``), or a diffusers pipeline folder (its
+    ``vae/``, found by :func:`~spacetime.models.autoencoder.load_autoencoder`). Raises
+    :class:`SpacetimeError` naming ``autoencoder.path`` when nothing is there.
     """
+    if str(path) == DEFAULT_AUTOENCODER:
+        return require_default_model() / "autoencoder"
     folder = Path(path).expanduser().resolve()
     if not folder.is_dir():
         raise SpacetimeError(

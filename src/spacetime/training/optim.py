@@ -21,27 +21,39 @@ from spacetime.training.config import OptimConfig
 __all__ = ["build_optimizer", "build_scheduler", "lr_factor", "param_groups"]
 
 
-def param_groups(module: nn.Module, weight_decay: float) -> list[dict[str, object]]:
-    """Trainable parameters of ``module`` split into a decayed and a non-decayed group.
+def param_groups(
+    module: nn.Module, weight_decay: float, lr: float, scales: dict[str, float] | None = None
+) -> list[dict[str, object]]:
+    """Trainable parameters of ``module`` split into decayed and non-decayed groups.
 
-    Returns ``[{"params": [...], "weight_decay": weight_decay}, {"params": [...],
-    "weight_decay": 0.0}]`` in ``named_parameters`` order (stable, so optimizer state
-    indices match across runs).
+    ``scales`` maps parameter names to learning-rate factors (default 1): each distinct factor
+    gets its own pair of groups at ``lr * factor``. Returns ``[{"params": [...],
+    "weight_decay": weight_decay, "lr": ...}, {"params": [...], "weight_decay": 0.0, "lr": ...},
+    ...]`` with the factor-1 pair first, in ``named_parameters`` order (stable, so optimizer
+    state indices match across runs).
     """
-    decay, no_decay = [], []
-    for _, param in module.named_parameters():
-        if not param.requires_grad:
-            continue
-        (decay if param.ndim >= 2 else no_decay).append(param)
-    return [
-        {"params": decay, "weight_decay": weight_decay},
-        {"params": no_decay, "weight_decay": 0.0},
-    ]
+    scales = scales or {}
+    factors = sorted({scales.get(n, 1.0) for n, p in module.named_parameters() if p.requires_grad},
+                     key=lambda f: (f != 1.0, -f))  # fmt: skip
+    groups = []
+    for factor in factors or [1.0]:
+        decay, no_decay = [], []
+        for name, param in module.named_parameters():
+            if param.requires_grad and scales.get(name, 1.0) == factor:
+                (decay if param.ndim >= 2 else no_decay).append(param)
+        groups += [
+            {"params": decay, "weight_decay": weight_decay, "lr": lr * factor},
+            {"params": no_decay, "weight_decay": 0.0, "lr": lr * factor},
+        ]
+    return groups
 
 
-def build_optimizer(module: nn.Module, config: OptimConfig) -> torch.optim.AdamW:
-    """AdamW over the trainable parameters of ``module`` with the settings of ``config``."""
-    groups = param_groups(module, config.weight_decay)
+def build_optimizer(
+    module: nn.Module, config: OptimConfig, scales: dict[str, float] | None = None
+) -> torch.optim.AdamW:
+    """AdamW over the trainable parameters of ``module`` with the settings of ``config``;
+    ``scales``: per-parameter learning-rate factors (see :func:`param_groups`)."""
+    groups = param_groups(module, config.weight_decay, config.lr, scales)
     # foreach=False: the single-tensor path is bit-reproducible across runs on CPU.
     return torch.optim.AdamW(
         groups, lr=config.lr, betas=config.betas, eps=config.eps, foreach=False

@@ -64,10 +64,13 @@ from spacetime.training.config import (
     validate_config,
 )
 from spacetime.training.ema import EMA
-from spacetime.training.latent import LatentCache, autoencoder_fingerprint
+from spacetime.training.latent import LatentCache, autoencoder_fingerprint, encode_latents
+from spacetime.training.latent_data import cache_latents
 from spacetime.training.monitor import RunLog, SampleMonitor
 from spacetime.training.optim import build_optimizer, build_scheduler
+from spacetime.training.probe import TextUseProbe
 from spacetime.training.seeding import derive_seed, stream
+from spacetime.training.stages import apply_finetune, load_init, lr_scales
 
 __all__ = ["Trainer", "TrainingDivergedError"]
 
@@ -120,6 +123,8 @@ class Trainer:
         self.plan = BatchPlan(
             config.batch_size, config.micro_batch_size, acc.num_processes, acc.process_index
         )
+        if components is None and config.data.latents:
+            self._ensure_latents()
         self.parts = components or build_components(config)
         self.autoencoder = self.parts.autoencoder  # frozen latent space, or None (pixels)
         self.autoencoder_id, self.latents = None, None
@@ -127,19 +132,33 @@ class Trainer:
             self.autoencoder.requires_grad_(False).eval().to(acc.device)
             self.autoencoder_id = autoencoder_fingerprint(self.autoencoder)
             self.latents = LatentCache(self.autoencoder, config.autoencoder.cache_clips)
+        self.init_id = load_init(self.parts.denoiser, self.parts.text_encoder, config.init)
         self.system = DiffusionSystem(
             self.parts.denoiser, self.parts.text_encoder, self.parts.objective
         ).to(acc.device)
-        self.optimizer = build_optimizer(self.system, config.optim)
+        self.frozen = apply_finetune(self.system, config.finetune)
+        scales = lr_scales(self.system, config.finetune)
+        self.optimizer = build_optimizer(self.system, config.optim, scales)
         self.scheduler = build_scheduler(self.optimizer, config.optim, config.steps)
         self.ema = EMA(self.system, config.ema_decay, warmup=config.ema_warmup)
         self.step = 0
+        self.cpu_seconds = 0.0  # CPU time of the training steps so far (all threads), resumed
         self.history: list[float] = []  # loss of every step run by this object
+        self.probe: TextUseProbe | None = None  # built on first use (main process)
         self.log = RunLog(self.out / "log.jsonl")
         self._resume()
         self.model, self.optimizer = acc.prepare(self.system, self.optimizer)
 
     # ------------------------------------------------------------------ setup and resume
+
+    def _ensure_latents(self) -> None:
+        """Encode the training clips into ``data.latents`` once, when the folder has no
+        complete latent dataset yet (main process; the others wait)."""
+        folder = Path(self.config.data.latents)
+        if self.is_main and not (folder / "index.json").is_file():
+            self.accelerator.print(f"encoding the training clips once into {folder}")
+            cache_latents(self.config, folder, progress=self.config.progress)
+        self.accelerator.wait_for_everyone()
 
     @property
     def is_main(self) -> bool:
@@ -167,6 +186,11 @@ class Trainer:
             self.log.truncate_after(self.step)
 
     def _load(self, state: TrainingState) -> None:
+        if state.meta.get("init") != self.init_id:
+            raise SpacetimeError(
+                f"{self.out} started from other weights than init.path {self.config.init.path!r} "
+                "holds now; use the original starting weights or a new --out folder"
+            )
         saved_id = state.meta.get("autoencoder")
         if saved_id != self.autoencoder_id:
             raise SpacetimeError(
@@ -189,6 +213,7 @@ class Trainer:
             state.meta["ema_updates"],
         )
         self.step = state.step
+        self.cpu_seconds = float(state.meta.get("cpu_seconds", 0.0))
 
     # ------------------------------------------------------------------------ one step
 
@@ -209,7 +234,7 @@ class Trainer:
         # Dropout inside the network draws from the global generator: reseed it per shard.
         torch.manual_seed(derive_seed(cfg.seed, "dropout", *key))
         video = batch.video.to(self.accelerator.device)  # (m, 3, T, H, W) pixels
-        if self.latents is not None:
+        if self.latents is not None and not self.parts.encoded:
             video = self.latents(video)  # (m, c, T, H/f, W/f) latents
         noise = stream(cfg.seed, "noise", *key)
         ctx = contextlib.nullcontext() if sync else self.accelerator.no_sync(self.model)
@@ -266,6 +291,7 @@ class Trainer:
         clock, started = time.perf_counter(), self.step
         self.model.train()
         while self.step < end:
+            cpu_clock = time.process_time()
             total = torch.zeros((), device=acc.device)
             for round_ in range(self.plan.accum):
                 batch = next(batches)
@@ -274,6 +300,7 @@ class Trainer:
             loss = acc.reduce(total / self.plan.accum, reduction="mean")
             lr = self.optimizer.param_groups[0]["lr"]
             norm = self._optimizer_step(loss)
+            self.cpu_seconds += time.process_time() - cpu_clock
             self.step += 1
             self.history.append(loss.item())
             window.append(loss.item())
@@ -286,17 +313,21 @@ class Trainer:
                 record = {
                     "step": self.step, "loss": sum(window) / len(window), "lr": lr,
                     "grad_norm": norm, "image_steps": image_steps,
+                    "cpu_minutes": self.cpu_seconds / 60,
                     "clips_per_s": (self.step - started) * cfg.batch_size / max(elapsed, 1e-9),
                 }  # fmt: skip
                 if self.latents is not None and self.latents.max_clips:
                     record["latent_cache_hit_rate"] = self.latents.hit_rate
                 window, image_steps = [], 0
+            if cfg.probe_every and self.step % cfg.probe_every == 0:
+                record = {"step": self.step, **record, **self.run_probe()}
             if cfg.sample_every and self.step % cfg.sample_every == 0:
                 record = {"step": self.step, **record, "samples": self.sample()}
             if record and self.is_main:
                 self.log.append(record)
-            if self.step % cfg.checkpoint_every == 0 or self.step == end:
-                self.save()
+            snapshot = bool(cfg.snapshot_every) and self.step % cfg.snapshot_every == 0
+            if snapshot or self.step % cfg.checkpoint_every == 0 or self.step == end:
+                self.save(snapshot=snapshot)
         bar.close()
         return self.step
 
@@ -334,18 +365,60 @@ class Trainer:
                 "scheduler": self.scheduler.state_dict(),
                 "processes": self.accelerator.num_processes,
                 "autoencoder": self.autoencoder_id,  # fingerprint of the latent space
+                "init": self.init_id,  # fingerprint of the starting weights (None: random)
+                "cpu_seconds": self.cpu_seconds,  # of this process's training steps
             },
         )
 
-    def save(self) -> Path | None:
-        """Write the checkpoint atomically (main process); every process waits for it."""
+    def save(self, snapshot: bool = False) -> Path | None:
+        """Write the checkpoint atomically (main process); every process waits for it.
+
+        With ``snapshot`` the EMA pipeline is also kept as ``RUN/snapshots/step_0001000/`` (for
+        learning curves: every snapshot is a complete pipeline folder)."""
         state = self.training_state()
         path = None
         if self.is_main:
             pipeline = self.ema_pipeline()
             path = save_checkpoint(self.out, state, pipeline.save_pretrained)
+            if snapshot:
+                pipeline.save_pretrained(self.out / "snapshots" / f"step_{self.step:07d}")
         self.accelerator.wait_for_everyone()
         return path
+
+    def run_probe(self) -> dict[str, Any]:
+        """The text-use probe (:mod:`.probe`) of the raw and the EMA weights (main process)."""
+        entry: dict[str, Any] = {}
+        if self.is_main:
+            if self.probe is None:
+                self.probe = self._build_probe()
+            was_training = self.system.training
+            self.system.eval()
+            entry["text_probe"] = self.probe(self.system.denoiser, self.system.encode)
+            self.system.train(was_training)
+            ema = self.ema_pipeline()
+            entry["text_probe_ema"] = self.probe(ema.denoiser, ema.text_encoder)
+        self.accelerator.wait_for_everyone()
+        return entry
+
+    def _build_probe(self) -> TextUseProbe:
+        """Held-out clips of the run's data (ShapesWorld: a disjoint seed) as the model sees
+        them: one frame each for image-only runs, latents for latent runs."""
+        cfg, n = self.config, 16
+        if cfg.data.kind == "shapes":
+            from spacetime.data.shapes_dataset import ShapesDataset
+
+            data = ShapesDataset(size=cfg.data.size, frames=cfg.data.frames, length=n,
+                                 seed=cfg.seed + 1)  # fmt: skip
+        else:
+            data = self.parts.videos
+        items = [data[i] for i in range(min(n, len(data)))]
+        clips = torch.stack([it["video"] for it in items]).to(self.accelerator.device)
+        if cfg.data.image_ratio >= 1.0:
+            clips = clips[:, :, :1]  # an image-only run: frames one at a time
+        if self.autoencoder is not None and not (cfg.data.kind != "shapes" and self.parts.encoded):
+            clips = encode_latents(self.autoencoder, clips)  # (n, c, T, h, w)
+        return TextUseProbe(clips, [str(it["caption"]) for it in items], self.system.objective,
+                            seed=cfg.seed)  # fmt: skip
 
     def sample(self) -> dict[str, Any] | None:
         """Generate and score the periodic samples (main process); the log entry."""

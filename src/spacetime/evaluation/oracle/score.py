@@ -94,6 +94,36 @@ class OracleReport:
     background: str | None = None
     background_expected: str | None = None
 
+    @property
+    def attributes(self) -> dict[str, float | None]:
+        """Which part of the caption the video follows, attribute by attribute, in [0, 1]
+        (None where the caption or the clip has nothing to check):
+
+        - ``background``: the background kind seen is the caption's (1 or 0);
+        - ``count``: every object of the caption is present and nothing else is (1 or 0);
+        - ``colour``: share of the caption's objects present in their colour;
+        - ``shape`` / ``size`` / ``motion``: share of the caption's objects (those whose size
+          the caption says, for ``size``; clips of 2+ frames, for ``motion``) drawn with it,
+          found by colour — so with several objects, ``shape`` is also attribute *binding*
+          (the red one is the square);
+        - ``pillar``: share of the objects behind a pillar that come back (occlusion).
+        """
+
+        def share(values: list[bool | None]) -> float | None:
+            known = [bool(v) for v in values if v is not None]
+            return float(np.mean(known)) if known else None
+
+        objects = self.objects
+        return {
+            "background": float(self.background == self.background_expected),
+            "count": float(all(o.present for o in objects) and self.extra_objects == 0),
+            "colour": share([o.present for o in objects]),
+            "shape": share([o.checks["shape"] is True for o in objects]),
+            "size": share([o.checks["size"] for o in objects]),
+            "motion": share([o.checks["motion"] for o in objects]),
+            "pillar": share([o.reappearance.ok for o in objects if o.reappearance is not None]),
+        }
+
     def to_dict(self) -> dict[str, Any]:
         """Flat scores, then ``objects`` (per clause) and ``details`` (JSON-serialisable)."""
         return {
@@ -103,6 +133,7 @@ class OracleReport:
             "background_stability": self.background_stability,
             "occlusion_reappearance": self.occlusion_reappearance,
             "physics": self.physics,
+            "attributes": self.attributes,
             "objects": [asdict(o) for o in self.objects],
             "details": {
                 "pillar": list(self.pillar) if self.pillar else None,
