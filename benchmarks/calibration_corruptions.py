@@ -49,6 +49,19 @@ def _region(height: int, width: int, rng: np.random.Generator, radius: float) ->
     return np.clip((1.0 - r) / 0.2, 0.0, 1.0).astype(np.float32)
 
 
+def _displace(frame: np.ndarray, field: np.ndarray) -> np.ndarray:
+    """``frame`` sampled at ``x + field(x)`` (``(H, W, 2)`` pixels), bicubic, borders mirrored."""
+    height, width = frame.shape[:2]
+    ys, xs = np.mgrid[0:height, 0:width].astype(np.float32)
+    return cv2.remap(
+        frame,
+        xs + field[..., 0],
+        ys + field[..., 1],
+        cv2.INTER_CUBIC,
+        borderMode=cv2.BORDER_REFLECT,
+    )
+
+
 def _smooth_signal(rng: np.random.Generator, length: int, period: float) -> np.ndarray:
     """``(length,)`` zero-mean smooth random signal in about [-1, 1]: Gaussian-filtered white
     noise with a correlation of ``period / 4`` frames, scaled to unit peak."""
@@ -132,13 +145,7 @@ def field_swim(frames: np.ndarray, strength: float, *, seed: int = 0) -> np.ndar
         i, frac = divmod(t / 6.0, 1.0)
         field = (1 - frac) * fields[int(i)] + frac * fields[int(i) + 1]
         field *= amplitude * mask[..., None]
-        out[t] = cv2.remap(
-            frames[t],
-            xs + field[..., 0],
-            ys + field[..., 1],
-            cv2.INTER_CUBIC,
-            borderMode=cv2.BORDER_REFLECT,
-        )
+        out[t] = _displace(frames[t], field)
     return out
 
 
@@ -171,7 +178,6 @@ def edge_wobble(frames: np.ndarray, strength: float, *, seed: int = 0) -> np.nda
         return frames.copy()
     rng = np.random.default_rng(seed)
     length, height, width = frames.shape[:3]
-    ys, xs = np.mgrid[0:height, 0:width].astype(np.float32)
     out = np.empty_like(frames)
     for t in range(length):
         gray = cv2.cvtColor(frames[t], cv2.COLOR_RGB2GRAY)
@@ -181,13 +187,7 @@ def edge_wobble(frames: np.ndarray, strength: float, *, seed: int = 0) -> np.nda
         noise = cv2.GaussianBlur(noise, (0, 0), 3.0)
         noise *= 0.6 * strength / max(float(noise.std()), 1e-6)
         noise *= mask[..., None]
-        out[t] = cv2.remap(
-            frames[t],
-            xs + noise[..., 0],
-            ys + noise[..., 1],
-            cv2.INTER_CUBIC,
-            borderMode=cv2.BORDER_REFLECT,
-        )
+        out[t] = _displace(frames[t], noise)
     return out
 
 
