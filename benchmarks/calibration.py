@@ -186,28 +186,39 @@ def markdown_summary(records: Sequence[Record]) -> str:
     return "\n".join(lines)
 
 
-def print_failures(records: Sequence[Record]) -> None:
-    """One line per failed check, with the numbers that failed it."""
+def failure_lines(records: Sequence[Record]) -> list[str]:
+    """One markdown table row per record with a failed check, with the numbers that failed it."""
+    lines = []
     for r in records:
         failed = [check for check, ok in r.checks().items() if not ok]
         if failed:
-            values = " ".join(f"{v:8.3f}" for v in r.values)
-            print(
-                f"  FAIL {r.half[:4]} {r.clip:22s} {r.variant:6s} {r.failure:15s} "
-                f"{r.implementation[:4]} clean {r.clean:8.3f} reenc {r.reencoded:8.3f} "
-                f"| {values}  {','.join(failed)}"
+            values = " / ".join(f"{v:.3f}" for v in r.values)
+            lines.append(
+                f"| {r.half} | {r.clip} | {r.variant} | {r.failure} | {r.implementation} | "
+                f"{r.clean:.3f} | {r.reencoded:.3f} | {values} | {', '.join(failed)} |"
             )
+    return lines
+
+
+def markdown_report(records: Sequence[Record]) -> str:
+    """The summary, then every failed check."""
+    head = (
+        "| half | clip | variant | failure | implementation | clean | re-encoded | "
+        f"{' / '.join(map(str, LEVELS))} (frozen: 1) | failed |"
+    )
+    rows = failure_lines(records)
+    table = [head, "|---" * 9 + "|", *rows] if rows else ["(no failed check)"]
+    return "\n".join([markdown_summary(records), "", "Failed checks:", "", *table])
 
 
 def run_generalisation(args: argparse.Namespace) -> int:
     start = time.perf_counter()
     records = run_jobs(args, target_scores)
-    print_failures(records)
-    print(f"\n{markdown_summary(records)}\n({time.perf_counter() - start:.0f} s)")
+    print(f"\n{markdown_report(records)}\n({time.perf_counter() - start:.0f} s)")
     if args.json:
         args.json.write_text(json.dumps([asdict(r) for r in records], indent=1))
     if args.markdown:
-        args.markdown.write_text(markdown_summary(records) + "\n")
+        args.markdown.write_text(markdown_report(records) + "\n")
     return 0 if all(all(r.checks().values()) for r in records) else 1
 
 
@@ -232,6 +243,16 @@ def run_legacy(args: argparse.Namespace) -> int:
         )
     passed = sum(r.passed for r in rows)
     print(f"\n{passed}/{len(rows)} legacy rows pass")
+    if args.markdown:
+        levels = " | ".join(map(str, STRENGTHS))
+        lines = [f"| clip | corruption | metric (statistic, unit) | clean | {levels} | |"]
+        lines.append("|---" * (5 + len(STRENGTHS)) + "|")
+        for r in rows:
+            values = " | ".join(f"{v:.3f}" for v in (r.clean, *r.values))
+            metric = f"{r.metric} ({r.statistic}, {UNITS[r.metric]})"
+            verdict = "PASS" if r.passed else "FAIL"
+            lines.append(f"| {r.clip} | {r.corruption} | {metric} | {values} | {verdict} |")
+        args.markdown.write_text("\n".join(lines) + f"\n\n{passed}/{len(rows)} rows pass\n")
     return 0 if passed == len(rows) else 1
 
 
