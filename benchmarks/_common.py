@@ -1,4 +1,5 @@
-"""What the benchmark scripts share: the ``main`` wrapper that turns user errors into exit 2.
+"""What the benchmark scripts share: the ``main`` wrapper that turns user errors into exit 2,
+and a store of computed results keyed by their settings.
 
 The scripts run as ``python benchmarks/NAME.py``, which puts this folder on ``sys.path``; the
 tests load them by file path with this folder added by ``tests/benchmarks/conftest.py``.
@@ -6,8 +7,12 @@ tests load them by file path with this folder added by ``tests/benchmarks/confte
 
 from __future__ import annotations
 
+import hashlib
+import json
 import sys
 from collections.abc import Callable
+from pathlib import Path
+from typing import Any
 
 from spacetime.errors import SpacetimeError
 
@@ -21,3 +26,20 @@ def run_main(name: str, run: Callable[[], object]) -> int:
         print(f"{name}: error: {err}", file=sys.stderr)
         return 2
     return 0
+
+
+def cached(store: Path, key: dict[str, Any], compute: Callable[[], Any]) -> Any:
+    """``compute()``'s JSON result, kept in ``store`` under a digest of ``key`` (settings and
+    weights): a rerun with the same key reads it back instead of computing it again."""
+    text = json.dumps(key, sort_keys=True, default=str)
+    path = store / f"{hashlib.sha256(text.encode()).hexdigest()[:20]}.json"
+    if path.is_file():
+        saved = json.loads(path.read_text(encoding="utf-8"))
+        if saved.get("key") == json.loads(text):
+            return saved["value"]
+    value = compute()
+    store.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(json.dumps({"key": json.loads(text), "value": value}, indent=1), "utf-8")
+    tmp.replace(path)  # written last: a killed run leaves no half point
+    return value

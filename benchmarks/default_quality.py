@@ -40,10 +40,10 @@ from PIL import Image, ImageDraw
 
 import spacetime
 from _common import run_main
-from spacetime.cli.generate_cmd import resolve_pipeline
 from spacetime.errors import SpacetimeError
 from spacetime.pipelines import VideoPipeline
 from spacetime.pipelines.shapes_eval import (
+    ATTRIBUTES,
     HELD_OUT_SEED,
     ORACLE_SCORES,
     TARGETS,
@@ -54,6 +54,7 @@ from spacetime.pipelines.shapes_eval import (
     score_clips,
     summarize,
 )
+from spacetime.training.checkpoint import pipeline_folder
 
 TRUTH = "ground truth"
 COLUMNS = {  # --only key -> table column
@@ -153,7 +154,7 @@ def pick_device(name: str) -> torch.device:
 
 def load(path: Path, device: torch.device) -> tuple[VideoPipeline, Path]:
     """The pipeline of a pipeline folder or training run folder, on ``device``."""
-    folder = resolve_pipeline(path)
+    folder = pipeline_folder(path)
     return VideoPipeline.from_pretrained(folder, device=device), folder
 
 
@@ -191,6 +192,31 @@ def markdown_table(results: dict[str, dict[str, Any]]) -> str:
         lines.append(f"| {label} | {target_text(name)} | " + " | ".join(cells) + " |")
     counts = [f"{results[c]['clips']} ({results[c].get('pillar_clips', 0)})" for c in columns]
     lines.append("| clips (with a pillar) | | " + " | ".join(counts) + " |")
+    return "\n".join(lines)
+
+
+def attribute_table(results: dict[str, dict[str, Any]]) -> str:
+    """Accuracy per caption attribute (rows) for each run (columns): over every clip, then
+    over the clips with 1 / 2 / 3 objects (where binding shows)."""
+    columns = [c for c in results if "attributes" in results[c]]
+    lines = [
+        "| attribute | " + " | ".join(f"{c}: all (1 / 2 / 3 objects)" for c in columns) + " |",
+        "|---|" + "---|" * len(columns),
+    ]
+
+    def score(result: dict[str, Any], objects: str | None, name: str) -> str:
+        group = result if objects is None else result["by_objects"].get(objects)
+        if group is None:
+            return "–"
+        value = group["adherence"] if name == "adherence" else group["attributes"].get(name)
+        return "–" if value is None else f"{100 * value:.0f}%"
+
+    for name in ("adherence", *ATTRIBUTES):
+        cells = []
+        for c in columns:
+            split = " / ".join(score(results[c], n, name) for n in ("1", "2", "3"))
+            cells.append(f"{score(results[c], None, name)} ({split})")
+        lines.append(f"| {name} | " + " | ".join(cells) + " |")
     return "\n".join(lines)
 
 
@@ -292,7 +318,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         store.save(key, source, results[label], seconds[label], videos)
     seconds["total"] = time.perf_counter() - started
 
-    table = markdown_table(results)
+    table = markdown_table(results) + "\n\n" + attribute_table(results)
     print(table)
     args.out.mkdir(parents=True, exist_ok=True)
     (args.out / "quality.md").write_text(table + "\n", encoding="utf-8")

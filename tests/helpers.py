@@ -15,6 +15,7 @@ import torch
 from spacetime.cli.main import main
 from spacetime.pipelines.factory import build_pipeline
 from spacetime.pipelines.video_pipeline import VideoPipeline
+from spacetime.training.checkpoint import TrainingState
 
 
 def run_cli(argv: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
@@ -46,3 +47,21 @@ def tiny_pipeline(
         for p in pipe.denoiser.parameters():
             p.add_(0.1 * torch.randn(p.shape, generator=gen))
     return pipe
+
+
+def assert_same_state(a: TrainingState, b: TrainingState) -> None:
+    """Every tensor bit-identical; the JSON parts equal (but the CPU time spent, a
+    measurement of the run, not part of its result)."""
+    for part in ("model", "ema"):
+        x, y = getattr(a, part), getattr(b, part)
+        assert x.keys() == y.keys()
+        for k in x:
+            assert torch.equal(x[k], y[k]), f"{part}.{k} differs"
+    assert a.optimizer["param_groups"] == b.optimizer["param_groups"]
+    for i, slots in a.optimizer["state"].items():
+        for k, v in slots.items():
+            assert torch.equal(v, b.optimizer["state"][i][k]), f"optimizer {i}.{k} differs"
+    measured = ("cpu_seconds",)
+    assert {k: v for k, v in a.meta.items() if k not in measured} == {
+        k: v for k, v in b.meta.items() if k not in measured
+    }

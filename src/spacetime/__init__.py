@@ -6,8 +6,8 @@ Layout (see DESIGN.md): ``video`` (file I/O), ``data`` (ShapesWorld and datasets
 reports) and ``cli``.
 """
 
-from spacetime.errors import SpacetimeError
+from spacetime.errors import SpacetimeError, SpacetimeWarning
 
 __version__ = "0.1.0"
 
-__all__ = ["SpacetimeError", "__version__"]
+__all__ = ["SpacetimeError", "SpacetimeWarning", "__version__"]

@@ -9,3 +9,11 @@ from __future__ import annotations
 
 class SpacetimeError(ValueError):
     """A user-facing error: the message names the input and what was expected."""
+
+
+class SpacetimeWarning(UserWarning):
+    """A warning meant for the user (a skipped file, an unknown prompt word, ...).
+
+    The CLI prints it as one line ``spacetime: warning: ...``; library users see it through
+    Python's :mod:`warnings` and can filter it by this category.
+    """

@@ -81,7 +81,7 @@ def test_dry_run_prints_the_resolved_recipe(tmp_path: Path, capsys) -> None:
         (["--preset", "shapes-f5"], "unknown autoencoder preset 'shapes-f5'"),
         (["--data", "/nonexistent/videos"], "no such file or folder"),
         (["--set", "bogus=1"], "unknown key 'bogus'"),
-        (["--batch-size", "0"], "batch_size must be >= 1"),
+        (["--batch-size", "0"], "'--batch-size': 0 is not >= 1"),
         (["--config", "/nonexistent.yaml"], "does not exist"),
         ([], "--out DIR is required"),
     ],

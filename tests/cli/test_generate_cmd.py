@@ -102,7 +102,7 @@ def test_image_sets_the_first_frame(run_dir: Path, tmp_path: Path) -> None:
         (["-c", "{tmp}/missing"], "does not exist"),
         (["-c", "{tmp}"], "neither a pipeline folder"),
         (["-c", "{run}", "--size", "15"], "size 15x15 is not supported"),
-        (["-c", "{run}", "--num", "0"], "--num must be >= 1"),
+        (["-c", "{run}", "--num", "0"], "'--num': 0 is not in [1, 10000]"),
         (["-c", "{run}", "--image", "{tmp}/none.png"], "none.png: not a readable image"),
         (["-c", "{run}", "--sampler", "flow-euler"], "integrates flow models"),
     ],
@@ -129,3 +129,45 @@ def test_resolution_order_and_output_names(run_dir: Path, tmp_path: Path) -> Non
     assert output_paths(tmp_path / "a.mp4", 2) == [tmp_path / "a_0.mp4", tmp_path / "a_1.mp4"]
     with pytest.raises(SpacetimeError, match=r"must end in \.mp4 or \.gif"):
         output_paths(tmp_path / "a.avi", 1)
+
+
+def test_user_warnings_are_one_line_each(
+    run_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # The model knows "a red circle moves left" and was trained on 4 frames.
+    out = tmp_path / "long.gif"
+    args = ["a purple circle zooms", "-c", str(run_dir), "--steps", "1", "--frames", "8"]
+    assert _run([*args, "--out", str(out)]) == 0
+    err = capsys.readouterr().err.splitlines()
+    warned = [line for line in err if line.startswith("spacetime: warning: ")]
+    assert len(warned) == 2, err
+    vocabulary, window = sorted(warned, key=lambda line: "vocabulary" not in line)
+    assert "prompt 'a purple circle zooms': 'purple', 'zooms' not in the model's" in vocabulary
+    assert "8 frames is more than the 4 this model was trained on" in window
+    assert "generate_long" in window  # the long-video path is offered
+    assert not [line for line in err if "Warning" in line or ".py:" in line]  # no Python format
+    assert read_video(out).frames.shape[0] == 8  # it still does what was asked
+
+
+def test_library_refuses_non_finite_guidance(run_dir: Path) -> None:
+    from spacetime.pipelines import VideoPipeline
+
+    pipe = VideoPipeline.from_pretrained(run_dir / "checkpoint" / "pipeline")
+    for bad in (float("nan"), float("inf")):
+        with pytest.raises(SpacetimeError, match="guidance must be finite"):
+            pipe([PROMPT], seeds=[0], steps=1, guidance=bad, progress=False)
+
+
+def test_best_of_keeps_the_variant_the_evaluator_ranks_first(
+    run_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    base = [PROMPT, "-c", str(run_dir), "--steps", "2", "--frames", "4", "--size", "16"]
+    assert _run([*base, "--best-of", "3", "--num", "2", "--out", str(tmp_path / "b.mp4")]) == 0
+    printed = capsys.readouterr().out
+    kept = [int(line.split("kept seed ")[1].split()[0]) for line in printed.splitlines()
+            if "kept seed" in line]  # fmt: skip
+    assert len(kept) == 2 and kept[0] in range(3) and kept[1] in range(3, 6)
+    for i, seed in enumerate(kept):  # each kept video is that seed's video, generated alone
+        alone = tmp_path / f"alone{i}.mp4"
+        assert _run([*base, "--seed", str(seed), "--out", str(alone)]) == 0
+        assert np.array_equal(read_video(tmp_path / f"b_{i}.mp4").frames, read_video(alone).frames)

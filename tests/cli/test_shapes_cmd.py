@@ -73,7 +73,7 @@ def test_same_seed_same_videos(tmp_path):
         (["--n", "0"], "--n"),
         (["--size", "16"], "size"),
         (["--frames", "0"], "frames"),
-        (["--frames", "1"], "--frames must be >= 2"),
+        (["--frames", "1"], "'--frames': 1 is not in [2, 4096]"),
         (["--size", "33"], "--size must be even"),
         (["--background", "dots"], "'dots' is not one of"),
         (["--occluder", "maybe"], "--occluder"),

@@ -77,3 +77,15 @@ def test_bad_options_raise_clear_errors() -> None:
         GaussianObjective(loss_weighting="p2")
     with pytest.raises(SpacetimeError, match="unknown schedule 'sigmoid'"):
         GaussianObjective(schedule="sigmoid")
+
+
+@pytest.mark.parametrize("sampler", ["ddim", "dpm++", "euler", "ddpm"])
+def test_shifted_objective_hands_its_schedule_to_every_sampler(sampler: str) -> None:
+    objective = GaussianObjective(prediction="v", schedule="cosine", shift=2.0)
+    scheduler = objective.scheduler(sampler, 10)
+    ours = objective.noise_schedule.alphas_cumprod
+    theirs = torch.as_tensor(scheduler.alphas_cumprod, dtype=torch.float64)
+    torch.testing.assert_close(theirs, ours, rtol=1e-5, atol=1e-6)  # diffusers keeps float32
+    assert objective.to_config()["shift"] == 2.0
+    with pytest.raises(SpacetimeError, match="cannot be combined"):
+        GaussianObjective(prediction="v", shift=2.0, zero_terminal_snr=True)

@@ -73,3 +73,18 @@ def test_bad_schedule_names_the_options() -> None:
         NoiseSchedule.create("sigmoid")
     with pytest.raises(SpacetimeError, match="num_train_timesteps"):
         make_betas("linear", 1, 1e-4, 0.02)
+
+
+@pytest.mark.parametrize("name", list(BETA_SCHEDULES))
+def test_shift_divides_the_snr_by_its_square_everywhere(name: str) -> None:
+    plain = NoiseSchedule.create(name, 1000)
+    shifted = NoiseSchedule.create(name, 1000, shift=2.0)
+    t = torch.arange(0, 1000, 37, dtype=torch.float64)
+    torch.testing.assert_close(shifted.snr(t), plain.snr(t) / 4.0, rtol=1e-12, atol=0)
+    # the betas a sampler is given rebuild exactly this ᾱ
+    rebuilt = torch.cumprod(1.0 - shifted.betas, dim=0)
+    torch.testing.assert_close(rebuilt, shifted.alphas_cumprod, rtol=1e-12, atol=0)
+    assert torch.equal(NoiseSchedule.create(name, 1000, shift=1.0).alphas_cumprod,
+                       plain.alphas_cumprod)  # fmt: skip
+    with pytest.raises(SpacetimeError, match="shift must be a positive number"):
+        NoiseSchedule.create(name, 1000, shift=0.0)

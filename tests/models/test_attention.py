@@ -96,7 +96,7 @@ def test_cross_attention_matches_naive_softmax_and_honours_the_mask() -> None:
     torch.testing.assert_close(m(x, context=ctx2, context_mask=mask), got)
     ctx2[0, 0] = 100.0  # a real token: changes sample 0 only
     out2 = m(x, context=ctx2, context_mask=mask)
-    assert not torch.allclose(out2[0], got[0])
+    assert (out2[0] - got[0]).abs().max() > 1e-2  # a real effect, far above rounding
     torch.testing.assert_close(out2[1], got[1])
 
 

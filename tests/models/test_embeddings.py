@@ -37,7 +37,7 @@ def test_timestep_embedder_is_per_frame() -> None:
     out = emb(t)
     assert out.shape == (1, 3, 16)
     torch.testing.assert_close(out[0, 1], emb(torch.tensor([250.0]))[0])
-    assert not torch.allclose(out[0, 0], out[0, 2])
+    assert (out[0, 0] - out[0, 2]).abs().max() > 1e-2  # t = 0 and 999 embed far apart
 
 
 def test_sincos_2d_rows_then_columns() -> None:

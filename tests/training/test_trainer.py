@@ -16,13 +16,14 @@ from pathlib import Path
 import pytest
 import torch
 
+from helpers import assert_same_state
 from spacetime.data.shapes import vocabulary
 from spacetime.errors import SpacetimeError
 from spacetime.models.autoencoder import load_autoencoder
 from spacetime.models.conditioning import FrameCondition
 from spacetime.pipelines.video_pipeline import VideoPipeline
 from spacetime.training.batches import StepShards
-from spacetime.training.checkpoint import TrainingState, find_checkpoint, load_state
+from spacetime.training.checkpoint import find_checkpoint, load_state
 from spacetime.training.config import TrainConfig, load_config
 from spacetime.training.latent import autoencoder_fingerprint, encode_latents
 from spacetime.training.trainer import Trainer, TrainingDivergedError
@@ -31,24 +32,6 @@ from spacetime.training.trainer import Trainer, TrainingDivergedError
 def tiny(*sets: str) -> TrainConfig:
     """The shapes-tiny preset without progress output, plus ``key=value`` overrides."""
     return load_config("shapes-tiny", None, ["progress=false", *sets])
-
-
-def assert_same_state(a: TrainingState, b: TrainingState) -> None:
-    """Every tensor bit-identical; the JSON parts equal (but the CPU time spent, a
-    measurement of the run, not part of its result)."""
-    for part in ("model", "ema"):
-        x, y = getattr(a, part), getattr(b, part)
-        assert x.keys() == y.keys()
-        for k in x:
-            assert torch.equal(x[k], y[k]), f"{part}.{k} differs"
-    assert a.optimizer["param_groups"] == b.optimizer["param_groups"]
-    for i, slots in a.optimizer["state"].items():
-        for k, v in slots.items():
-            assert torch.equal(v, b.optimizer["state"][i][k]), f"optimizer {i}.{k} differs"
-    measured = ("cpu_seconds",)
-    assert {k: v for k, v in a.meta.items() if k not in measured} == {
-        k: v for k, v in b.meta.items() if k not in measured
-    }
 
 
 def test_loss_falls_on_shapesworld(tmp_path: Path) -> None:

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import typer
 
+from spacetime.cli.options import SEED, integer, number_option
 from spacetime.errors import SpacetimeError
 
 
@@ -23,9 +24,13 @@ def train_autoencoder_cmd(
     data: str | None = typer.Option(
         None, "--data", help="'shapes' (ShapesWorld, default) or a folder/file of videos."
     ),
-    steps: int | None = typer.Option(None, "--steps", help="Total optimizer steps."),
-    batch_size: int | None = typer.Option(None, "--batch-size", help="Frames per step."),
-    seed: int | None = typer.Option(None, "--seed", help="Run seed (all randomness)."),
+    steps: int | None = number_option(
+        None, "--steps", kind=integer(1), help="Total optimizer steps."
+    ),
+    batch_size: int | None = number_option(
+        None, "--batch-size", kind=integer(1), help="Frames per step."
+    ),
+    seed: int | None = number_option(None, "--seed", kind=SEED, help="Run seed (all randomness)."),
     config: Path | None = typer.Option(
         None, "--config", "-c", help="YAML recipe, e.g. configs/autoencoder-shapes.yaml."
     ),
@@ -79,8 +84,12 @@ def autoencode_cmd(
     size: str | None = typer.Option(
         None, "--size", help="Resize frames first: S (square) or HxW; must be a multiple of f."
     ),
-    max_frames: int | None = typer.Option(None, "--max-frames", help="Read at most N frames."),
-    chunk_size: int = typer.Option(16, "--chunk-size", help="Frames per network pass."),
+    max_frames: int | None = number_option(
+        None, "--max-frames", kind=integer(1), help="Read at most N frames."
+    ),
+    chunk_size: int = number_option(
+        16, "--chunk-size", kind=integer(1), help="Frames per network pass."
+    ),
     device: str = typer.Option("cpu", "--device", help="torch device, e.g. cpu or cuda."),
 ) -> None:
     """Encode and decode a video with an autoencoder; print the latent shape and the PSNR."""

@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import typer
 
+from spacetime.cli.options import GUIDANCE, SAMPLER_STEPS, SEED, integer, number_option
 from spacetime.errors import SpacetimeError
 
 if TYPE_CHECKING:
@@ -252,12 +253,20 @@ def demo_command(
     checkpoint: Path | None = typer.Option(
         None, "--checkpoint", "-c", help="Pipeline or run folder (default: the bundled model)."
     ),
-    steps: int = typer.Option(20, "--steps", help="Sampler steps."),
-    guidance: float = typer.Option(5.0, "--guidance", help="Classifier-free guidance scale."),
+    steps: int = number_option(20, "--steps", kind=SAMPLER_STEPS, help="Sampler steps."),
+    guidance: float = number_option(
+        5.0, "--guidance", kind=GUIDANCE, help="Classifier-free guidance scale."
+    ),
     sampler: str = typer.Option("ddim", "--sampler", help="Sampler name, e.g. ddim, dpm++."),
-    size: int | None = typer.Option(None, "--size", help="Frame side in px (default: model's)."),
-    frames: int | None = typer.Option(None, "--frames", help="Frames (default: the model's)."),
-    seed: int = typer.Option(0, "--seed", help="Seed of the scenes and of the sampler noise."),
+    size: int | None = number_option(
+        None, "--size", kind=integer(1, 4096), help="Frame side in px (default: model's)."
+    ),
+    frames: int | None = number_option(
+        None, "--frames", kind=integer(1, 4096), help="Frames (default: the model's)."
+    ),
+    seed: int = number_option(
+        0, "--seed", kind=SEED, help="Seed of the scenes and of the sampler noise."
+    ),
     device: str = typer.Option("cpu", "--device", help="torch device, e.g. cpu, cuda."),
 ) -> None:
     """Generate ShapesWorld clips with the default model and score them beside ground truth

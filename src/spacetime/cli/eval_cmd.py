@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
+from spacetime.cli.options import integer, real
 from spacetime.errors import SpacetimeError
 
 if TYPE_CHECKING:
@@ -30,10 +31,14 @@ CaptionOpt = Annotated[str | None, typer.Option("--caption", help=_CAPTION_HELP)
 CaptionsOpt = Annotated[Path | None, typer.Option("--captions", help=_CAPTIONS_HELP)]
 # (--max-frames >= 2 and --size >= 16 are checked by the library, in one-line errors.)
 MaxFramesOpt = Annotated[
-    int | None, typer.Option("--max-frames", help="Read at most N frames (>= 2).")
+    int | None,
+    typer.Option("--max-frames", parser=integer(), help="Read at most N frames (>= 2)."),
 ]
 SizeOpt = Annotated[
-    int | None, typer.Option("--size", help="Resize so the longer side is PX (>= 16; aspect kept).")
+    int | None,
+    typer.Option(
+        "--size", parser=integer(), help="Resize so the longer side is PX (>= 16; aspect kept)."
+    ),
 ]
 
 
@@ -218,7 +223,7 @@ def compare_command(
     frozen_threshold: float | None = typer.Option(
         None,
         "--frozen-threshold",
-        min=0.0,
+        parser=real(0.0, 100.0),
         help="A clip whose mean dynamic_degree (%diag/frame, >= 0) is below this counts as frozen.",
     ),
 ) -> None:

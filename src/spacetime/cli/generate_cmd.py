@@ -20,6 +20,15 @@ from pathlib import Path
 
 import typer
 
+from spacetime.cli.options import (
+    FPS,
+    GUIDANCE,
+    SAMPLER_STEPS,
+    SEED,
+    SEED_LIMIT,
+    integer,
+    number_option,
+)
 from spacetime.errors import SpacetimeError
 
 OUT_SUFFIXES = (".mp4", ".gif")
@@ -52,31 +61,56 @@ def generate(
         help="Training run folder or pipeline folder (default: the bundled model, or "
         "$SPACETIME_DEFAULT_MODEL).",
     ),
-    frames: int | None = typer.Option(None, help="Frames per video (default: the model's)."),
-    size: int | None = typer.Option(None, help="Frame side in pixels (default: the model's)."),
-    steps: int = typer.Option(25, help="Sampler steps."),
-    guidance: float = typer.Option(5.0, help="Classifier-free guidance scale (1 = none)."),
+    frames: int | None = number_option(
+        None, "--frames", kind=integer(1, 4096), help="Frames per video (default: the model's)."
+    ),
+    size: int | None = number_option(
+        None, "--size", kind=integer(1, 4096), help="Frame side in pixels (default: the model's)."
+    ),
+    steps: int = number_option(25, "--steps", kind=SAMPLER_STEPS, help="Sampler steps."),
+    guidance: float = number_option(
+        5.0, "--guidance", kind=GUIDANCE, help="Classifier-free guidance scale (1 = none)."
+    ),
     sampler: str = typer.Option(
         "ddim", help="Sampler (spacetime.diffusion.SAMPLERS), e.g. ddim, dpm++, flow-euler."
     ),
-    seed: int = typer.Option(0, help="Seed of the first video; video i uses seed + i."),
-    num: int = typer.Option(1, help="Number of videos (written as OUT_0, OUT_1, ...)."),
+    seed: int = number_option(
+        0,
+        "--seed",
+        kind=SEED,
+        help="Seed of the first video; video i uses seed + i (with --best-of N, its variants "
+        "use seed + i*N .. seed + i*N + N-1).",
+    ),
+    num: int = number_option(
+        1, "--num", kind=integer(1, 10_000), help="Number of videos (written as OUT_0, ...)."
+    ),
     image: Path | None = typer.Option(None, help="First frame (PNG/JPEG): image -> video."),
-    fps: float = typer.Option(8.0, help="Frame rate of the written file."),
-    batch_size: int | None = typer.Option(None, help="Videos per forward pass (default: all)."),
+    fps: float = number_option(8.0, "--fps", kind=FPS, help="Frame rate of the written file."),
+    batch_size: int | None = number_option(
+        None, "--batch-size", kind=integer(1), help="Videos per forward pass (default: all)."
+    ),
+    best_of: int = number_option(
+        1,
+        "--best-of",
+        kind=integer(1, 1000),
+        help="Generate N variants per video and keep the one the evaluator ranks first "
+        "(oracle adherence for ShapesWorld captions, then the coherence metrics).",
+    ),
     device: str = typer.Option("cpu", help="torch device, e.g. cpu, cuda, cuda:1, mps."),
 ) -> None:
     """Generate videos from a text prompt with a trained model."""
+    import numpy as np
     import torch
 
     from spacetime.data.image_folder import read_image
     from spacetime.pipelines.video_pipeline import VideoPipeline
     from spacetime.video.writer import write_video
 
-    if num < 1:
-        raise SpacetimeError(f"--num must be >= 1; got {num}")
-    if fps <= 0:
-        raise SpacetimeError(f"--fps must be positive; got {fps}")
+    if seed + num * best_of - 1 > SEED_LIMIT:
+        raise SpacetimeError(
+            f"--seed {seed} + --num {num} x --best-of {best_of} passes the largest seed "
+            f"{SEED_LIMIT}"
+        )
     paths = output_paths(out, num)
     first = read_image(image) if image is not None else None
     folder = resolve_pipeline(checkpoint)
@@ -86,9 +120,9 @@ def generate(
         raise SpacetimeError(f"--device {device!r} is not a torch device") from None
     started = time.perf_counter()
     pipe = VideoPipeline.from_pretrained(folder, device=torch_device)
-    videos = pipe(
-        [prompt] * num,
-        seeds=[seed + i for i in range(num)],
+    candidates = pipe(
+        [prompt] * (num * best_of),
+        seeds=[seed + i for i in range(num * best_of)],
         frames=frames,
         size=size,
         steps=steps,
@@ -96,7 +130,20 @@ def generate(
         sampler=sampler,
         image=first,
         batch_size=batch_size,
-    )  # uint8 (num, T, H, W, 3)
+    )  # uint8 (num * best_of, T, H, W, 3): video i's variants are rows i*N .. i*N + N-1
+    videos = candidates
+    if best_of > 1:
+        from spacetime.pipelines.best_of import rank_variants
+
+        kept = []
+        for i in range(num):
+            ranked = rank_variants(candidates[i * best_of : (i + 1) * best_of], prompt, fps=fps)
+            best = ranked[0]
+            score = "" if best.adherence is None else f", adherence {best.adherence:.2f}"
+            typer.echo(f"video {i}: kept seed {seed + i * best_of + best.index} of {best_of} "
+                       f"variants (coherence rank {best.rank}{score})")  # fmt: skip
+            kept.append(candidates[i * best_of + best.index])
+        videos = np.stack(kept)
     for path, video in zip(paths, videos, strict=True):
         path.parent.mkdir(parents=True, exist_ok=True)
         write_video(path, video, fps)
@@ -104,7 +151,8 @@ def generate(
     t, h, w = videos.shape[1:4]
     for path in paths:
         typer.echo(f"wrote {path} ({t} frames, {w}x{h}, {fps:g} fps)")
-    typer.echo(f"generated {num} video(s) from {folder} in {elapsed:.1f} s")
+    made = f"{num} video(s)" + (f", each the best of {best_of}," if best_of > 1 else "")
+    typer.echo(f"generated {made} from {folder} in {elapsed:.1f} s")
 
 
 def register(app: typer.Typer) -> None:

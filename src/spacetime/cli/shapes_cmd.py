@@ -11,6 +11,7 @@ from pathlib import Path
 
 import typer
 
+from spacetime.cli.options import FPS, SEED, integer, number_option
 from spacetime.errors import SpacetimeError
 
 _OCCLUDER = {"auto": None, "yes": True, "no": False}
@@ -24,18 +25,22 @@ Background = Enum("Background", {name: name for name in _BACKGROUNDS}, type=str)
 
 
 def shapes_command(
-    n: int = typer.Option(100, "--n", help="Number of clips; clip i uses seed SEED + i."),
+    n: int = number_option(
+        100, "--n", kind=integer(1), help="Number of clips; clip i uses seed SEED + i."
+    ),
     out: Path = typer.Option(..., "--out", help="Output folder (created if missing)."),
-    size: int = typer.Option(
-        64, "--size", help="Frame side in pixels, even (H.264 yuv420p), 32..256."
+    size: int = number_option(
+        64, "--size", kind=integer(32, 256), help="Frame side in pixels, even (H.264 yuv420p)."
     ),
-    frames: int = typer.Option(
-        16, "--frames", help="Frames per clip (>= 2: eval needs a transition)."
+    frames: int = number_option(
+        16, "--frames", kind=integer(2, 4096), help="Frames per clip (eval needs a transition)."
     ),
-    seed: int = typer.Option(0, "--seed", help="Seed of the first clip."),
-    fps: float = typer.Option(8.0, "--fps", help="Frame rate; speeds are quoted at 8 fps."),
-    objects: int | None = typer.Option(
-        None, "--objects", help="Objects per clip (1..3); random when omitted."
+    seed: int = number_option(0, "--seed", kind=SEED, help="Seed of the first clip."),
+    fps: float = number_option(
+        8.0, "--fps", kind=FPS, help="Frame rate; speeds are quoted at 8 fps."
+    ),
+    objects: int | None = number_option(
+        None, "--objects", kind=integer(1, 3), help="Objects per clip; random when omitted."
     ),
     occluder: Occluder = typer.Option(
         "auto", "--occluder", help="Pillar: auto (some clips), yes (every clip) or no."

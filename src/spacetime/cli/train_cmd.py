@@ -11,6 +11,7 @@ from pathlib import Path
 
 import typer
 
+from spacetime.cli.options import SEED, integer, number_option
 from spacetime.errors import SpacetimeError
 
 
@@ -24,8 +25,10 @@ def train(
     overrides: list[str] | None = typer.Option(
         None, "--set", "-s", help="Override a key: --set optim.lr=1e-4 (repeatable)."
     ),
-    steps: int | None = typer.Option(None, "--steps", help="Total optimizer steps."),
-    seed: int | None = typer.Option(None, "--seed", help="Run seed (all randomness)."),
+    steps: int | None = number_option(
+        None, "--steps", kind=integer(1), help="Total optimizer steps."
+    ),
+    seed: int | None = number_option(None, "--seed", kind=SEED, help="Run seed (all randomness)."),
     out: Path | None = typer.Option(
         None, "--out", "-o", help="Run folder (config, log, samples, checkpoint)."
     ),

@@ -22,7 +22,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
-from spacetime.errors import SpacetimeError
+from spacetime.errors import SpacetimeError, SpacetimeWarning
 
 MANIFEST_NAMES: tuple[str, ...] = ("metadata.jsonl", "metadata.csv")
 _FILE_KEYS = ("file", "file_name")
@@ -138,7 +138,9 @@ def warn_skipped(what: str, paths: list[Path], why: str) -> None:
     """One warning for all the files a dataset drops: how many, why, and (up to 10) which."""
     if paths:
         names = ", ".join(str(p) for p in paths[:10]) + (" ..." if len(paths) > 10 else "")
-        warnings.warn(f"skipping {len(paths)} {what} ({why}): {names}", stacklevel=3)
+        warnings.warn(
+            f"skipping {len(paths)} {what} ({why}): {names}", SpacetimeWarning, stacklevel=3
+        )
 
 
 def warn_uncaptioned(missing: int, total: int, root: Path) -> None:
@@ -147,5 +149,6 @@ def warn_uncaptioned(missing: int, total: int, root: Path) -> None:
         warnings.warn(
             f"{missing} of {total} files under {root} have no caption; they train the "
             "unconditional (empty prompt) branch",
+            SpacetimeWarning,
             stacklevel=3,
         )

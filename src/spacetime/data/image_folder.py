@@ -50,7 +50,11 @@ class ImageFolderDataset(ClipDataset):
         files = list_captioned(self.root, IMAGE_SUFFIXES, manifest=manifest)
         self.entries: list[tuple[Path, str | None]] = []
         unreadable: list[Path] = []
+        missing = [f.path for f in files if not f.path.is_file()]  # named by a manifest
+        absent = set(missing)
         for f in files:
+            if f.path in absent:
+                continue
             try:
                 with Image.open(f.path) as image:
                     image.verify()  # header and structure only; pixels are decoded per item
@@ -58,6 +62,7 @@ class ImageFolderDataset(ClipDataset):
                 unreadable.append(f.path)
                 continue
             self.entries.append((f.path, f.caption))
+        warn_skipped("missing images", missing, "listed in the manifest, not found")
         warn_skipped("unreadable images", unreadable, "not an image Pillow can open")
         missing = sum(not caption for _, caption in self.entries)
         warn_uncaptioned(missing, len(self.entries), self.root)

@@ -31,7 +31,7 @@ from spacetime.data.captions import CaptionedFile, list_captioned, warn_skipped,
 from spacetime.data.clip_dataset import Clip, ClipDataset, mix_seed
 from spacetime.data.clip_dataset import generator as make_generator
 from spacetime.data.transforms import Size, as_hw, resize_center_crop, to_model_range
-from spacetime.errors import SpacetimeError
+from spacetime.errors import SpacetimeError, SpacetimeWarning
 from spacetime.video.reader import VIDEO_SUFFIXES, read_video
 
 
@@ -118,10 +118,14 @@ class VideoFolderDataset(ClipDataset):
     def _probe_all(self, files: list[CaptionedFile]) -> list[VideoEntry]:
         entries: list[VideoEntry] = []
         unreadable: list[Path] = []
+        missing = [f.path for f in files if not f.path.is_file()]  # named by a manifest
+        absent = set(missing)
         short: list[Path] = []
         uncaptioned = 0
         need = self.augment.min_frames(self.frames)
         for f in files:
+            if f.path in absent:
+                continue
             try:
                 count, rate = probe_video(f.path, self.fps)
             except (av.error.FFmpegError, OSError, ValueError):
@@ -132,13 +136,15 @@ class VideoFolderDataset(ClipDataset):
                 continue
             uncaptioned += f.caption is None
             entries.append(VideoEntry(f.path, f.caption or "", count, rate))
+        warn_skipped("missing videos", missing, "listed in the manifest, not found")
         warn_skipped("unreadable videos", unreadable, "cannot open their video stream")
         warn_skipped("short videos", short, f"fewer than {need} frames; short='skip'")
         warn_uncaptioned(uncaptioned, len(entries), self.root)
         if not entries:
             raise SpacetimeError(
                 f"dataset folder {self.root}: none of its {len(files)} videos is usable "
-                f"({len(unreadable)} unreadable, {len(short)} shorter than {need} frames; "
+                f"({len(missing)} missing, {len(unreadable)} unreadable, {len(short)} shorter "
+                f"than {need} frames; "
                 "pass short='pad' or 'loop', or fewer frames)"
             )
         return entries
@@ -183,6 +189,7 @@ class VideoFolderDataset(ClipDataset):
                     self._bad.add(entry.path)
                     warnings.warn(
                         f"skipping video {entry.path}: decoding failed ({err}); using the next one",
+                        SpacetimeWarning,
                         stacklevel=2,
                     )
                 continue

@@ -15,6 +15,8 @@ def guidance_scale(scale: float | torch.Tensor, frames: int | None) -> torch.Ten
     next to them (as in image-to-video models that ramp guidance along time).
     """
     value = torch.as_tensor(scale, dtype=torch.float32)
+    if not torch.isfinite(value).all():  # NaN or inf: an all-NaN (black) video otherwise
+        raise SpacetimeError(f"guidance must be finite; got {scale}")
     if value.ndim == 0:
         return value
     if frames is None:

@@ -10,7 +10,11 @@ what they leave to pipelines:
   call and after every step, so they come out exactly as given;
 - per-sample seeds (as in NVlabs/edm2): sample ``i`` draws its initial noise and every per-step
   noise (DDPM) from its own ``torch.Generator(seed_i)`` on the CPU, so a seed gives the same
-  video whatever the batch it is in and whatever the device;
+  starting noise whatever the batch it is in and whatever the device;
+- batch invariance: CPU kernels (GEMM blocking, reductions) round differently for different
+  batch sizes, so on the CPU the network is called once per sample (its text trimmed to its
+  own tokens): a sample is then bit-identical whatever batch it is in. Elsewhere the batch
+  runs as one call, and a sample may differ from the same sample alone in the last bits;
 - a tqdm progress bar and a per-step ``callback(step, t, x)``.
 
 The network's ``t`` is the scheduler's own timestep, which is in training units for every
@@ -108,6 +112,34 @@ def _guided(
     return denoise
 
 
+def _own_tokens(text: TextEmbedding | None, row: int) -> TextEmbedding | None:
+    """Row ``row`` of ``text`` cut after its last real token: what it is when encoded alone."""
+    if text is None:
+        return None
+    real = torch.nonzero(text.mask[row]).flatten()
+    length = int(real[-1]) + 1 if len(real) else 1
+    return TextEmbedding(text.tokens[row : row + 1, :length], text.mask[row : row + 1, :length])
+
+
+def _per_sample(
+    make: Callable[[TextEmbedding | None, FrameCondition | None], Callable[..., torch.Tensor]],
+    text: TextEmbedding | None,
+    frames: FrameCondition | None,
+    batch: int,
+) -> Callable[[torch.Tensor, torch.Tensor], torch.Tensor]:
+    """``denoise(x, t)`` that runs ``make(text_i, frames_i)(x_i, t_i)`` for each sample alone
+    and stacks the results: the same kernels, hence the same bits, as a batch of one."""
+    calls = [
+        make(_own_tokens(text, i), None if frames is None else frames.index(slice(i, i + 1)))
+        for i in range(batch)
+    ]
+
+    def denoise(x: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
+        return torch.cat([call(x[i : i + 1], t[i : i + 1]) for i, call in enumerate(calls)])
+
+    return denoise
+
+
 def sample(
     model: Denoiser,
     objective: Objective,
@@ -190,13 +222,21 @@ def sample(
 
     # the network sees the given frames in its own dtype; the state keeps them in state_dtype
     model_frames = None if frames is None else FrameCondition(frames.mask, frames.values.to(dtype))
-    if use_cfg:
-        assert text is not None and null_text is not None
-        denoise = _guided(model, text, null_text, model_frames, scale, guidance_rescale)
-    else:
 
-        def denoise(x_in: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
-            return model(x_in, t, text=text, frames=model_frames)
+    def make(
+        text: TextEmbedding | None, frames: FrameCondition | None
+    ) -> Callable[[torch.Tensor, torch.Tensor], torch.Tensor]:
+        """The (guided) network call for a batch with this text and these frames."""
+        if use_cfg:
+            assert text is not None and null_text is not None
+            null = null_text.index(slice(0, text.tokens.shape[0]))
+            return _guided(model, text, null, frames, scale, guidance_rescale)
+        return lambda x_in, t: model(x_in, t, text=text, frames=frames)
+
+    if device.type == "cpu":  # exact batch invariance (module docstring)
+        denoise = _per_sample(make, text, model_frames, batch)
+    else:
+        denoise = make(text, model_frames)
 
     was_training = isinstance(model, torch.nn.Module) and model.training
     if was_training:

@@ -20,6 +20,7 @@ mid-write leaves the previous checkpoint untouched.
 from __future__ import annotations
 
 import importlib
+import inspect
 import json
 import os
 import shutil
@@ -36,6 +37,8 @@ from spacetime.errors import SpacetimeError
 MODEL_INDEX = "model_index.json"
 PIPELINE_CLASS = "VideoPipeline"
 PARTS: tuple[str, ...] = ("denoiser", "text_encoder", "autoencoder")
+PICKLE_SUFFIXES: tuple[str, ...] = (".bin", ".pt", ".pth", ".pkl", ".pickle", ".ckpt")
+"""Weight files that are pickles: never loaded (unpickling can run any code)."""
 
 
 def class_ref(obj: object) -> list[str]:
@@ -113,7 +116,90 @@ def read_model_index(path: str | Path) -> dict[str, Any]:
     for key in ("denoiser", "text_encoder", "objective"):
         if index.get(key) is None:
             raise SpacetimeError(f"{index_file} has no '{key}' entry")
+    frames, size = index.get("sample_frames", 16), index.get("sample_size", [64, 64])
+    if not _positive_int(frames):
+        raise SpacetimeError(f"{index_file}: sample_frames must be an integer >= 1, got {frames!r}")
+    if not (isinstance(size, list) and len(size) == 2 and all(map(_positive_int, size))):
+        raise SpacetimeError(
+            f"{index_file}: sample_size must be [height, width] in pixels, got {size!r}"
+        )
+    if not isinstance(index["objective"], dict):
+        raise SpacetimeError(
+            f"{index_file}: objective must be a mapping, got {index['objective']!r}"
+        )
     return index
+
+
+def _positive_int(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and value >= 1
+
+
+def check_weights(folder: Path) -> None:
+    """Refuse a part folder without safetensors weights, naming any pickle found instead."""
+    if any(folder.rglob("*.safetensors")):
+        return
+    pickles = sorted(p.name for p in folder.rglob("*") if p.suffix.lower() in PICKLE_SUFFIXES)
+    if pickles:
+        raise SpacetimeError(
+            f"{folder}: {', '.join(pickles)} is a pickle, which spacetime never loads (unpickling "
+            "can run any code); expected *.safetensors weights"
+        )
+    raise SpacetimeError(f"{folder}: no *.safetensors weights")
+
+
+def check_config(cls: type, folder: Path) -> None:
+    """Refuse a ``config.json`` that does not fit ``cls``'s constructor: unknown keys, or values
+    of another kind than the defaults (a string for a number, a number for a list, ...).
+
+    Checked for the classes whose constructor is their config (diffusers' ``ConfigMixin`` with
+    ``register_to_config``); other part classes read their own folders.
+    """
+    from diffusers.configuration_utils import ConfigMixin
+
+    path = folder / "config.json"
+    if not (issubclass(cls, ConfigMixin) and path.is_file()):
+        return
+    try:
+        config = json.loads(path.read_text(encoding="utf-8"))
+    except (json.JSONDecodeError, UnicodeDecodeError) as err:
+        raise SpacetimeError(f"{path} is not valid JSON: {err}") from None
+    if not isinstance(config, dict):
+        raise SpacetimeError(f"{path} must hold a JSON object, got {type(config).__name__}")
+    params = inspect.signature(cls.__init__).parameters
+    unknown = sorted(k for k in config if not k.startswith("_") and k not in params)
+    if unknown:
+        raise SpacetimeError(
+            f"{path}: unknown key(s) {', '.join(unknown)} for {cls.__name__} (written by another "
+            f"version or edited?); expected keys among {', '.join(sorted(set(params) - {'self'}))}"
+        )
+    for key, value in config.items():
+        default = params[key].default if key in params else inspect.Parameter.empty
+        if not _same_kind(value, default):
+            raise SpacetimeError(
+                f"{path}: {key} is {value!r}; expected {_KINDS.get(type(default), 'a value')} "
+                f"like the default {default!r}"
+            )
+
+
+_KINDS = {bool: "true or false", int: "an integer", float: "a number", str: "a string",
+          list: "a list", tuple: "a list"}  # fmt: skip
+
+
+def _same_kind(value: Any, default: Any) -> bool:
+    """Whether a JSON ``value`` can stand where the constructor's ``default`` does."""
+    if default is inspect.Parameter.empty or default is None or value is None:
+        return True
+    if isinstance(default, bool):
+        return isinstance(value, bool)
+    if isinstance(default, int):
+        return isinstance(value, int) and not isinstance(value, bool)
+    if isinstance(default, float):
+        return isinstance(value, int | float) and not isinstance(value, bool)
+    if isinstance(default, str):
+        return isinstance(value, str)
+    if isinstance(default, list | tuple):
+        return isinstance(value, list)
+    return True
 
 
 def load_part(path: Path, index: dict[str, Any], part: str) -> Any:
@@ -125,8 +211,14 @@ def load_part(path: Path, index: dict[str, Any], part: str) -> Any:
     folder = path / part
     if not folder.is_dir():
         raise SpacetimeError(f"pipeline folder {path} lacks its {part}/ subfolder")
+    check_weights(folder)
+    check_config(cls, folder)
+    from diffusers import ModelMixin
+
+    # use_safetensors: without it diffusers falls back to a pickled .bin ("unsafe serialization")
+    options = {"use_safetensors": True} if issubclass(cls, ModelMixin) else {}
     try:
-        model = cls.from_pretrained(folder)
+        model = cls.from_pretrained(folder, **options)
     except SpacetimeError:
         raise
     except (OSError, ValueError, RuntimeError, KeyError, TypeError) as err:

@@ -28,6 +28,7 @@ import numpy as np
 
 from spacetime.data import shapes
 from spacetime.errors import SpacetimeError
+from spacetime.evaluation.oracle import score_video
 from spacetime.evaluation.report import VideoReport, evaluate_frames
 from spacetime.pipelines.video_pipeline import VideoPipeline
 
@@ -199,7 +200,8 @@ def score_clips(
     desc: str = "scoring",
 ) -> list[VideoReport]:
     """Coherence metrics and oracle of each clip ``videos[i]`` uint8 (T, H, W, 3) against
-    ``tasks[i]``'s caption (see :func:`spacetime.evaluation.report.evaluate_frames`)."""
+    ``tasks[i]``'s caption (see :func:`spacetime.evaluation.report.evaluate_frames`); clips of
+    one frame (still images) get the oracle only."""
     from tqdm.auto import tqdm
 
     if len(videos) != len(tasks):
@@ -220,8 +222,17 @@ def score_clips(
             analysis_size=analysis_size,
             with_strip=with_strip,
         )
+        if len(video) >= 2
+        else _still_report(np.asarray(video), task)
         for video, task in pairs
     ]
+
+
+def _still_report(frames: np.ndarray, task: ShapesTask) -> VideoReport:
+    """The report of a one-frame clip: the oracle only (coherence needs two frames)."""
+    oracle = score_video(frames, task.caption, fps=task.clip.fps).to_dict()
+    t, h, w = frames.shape[:3]
+    return VideoReport(task.name, t, h, w, task.clip.fps, {}, task.caption, oracle)
 
 
 def summarize(reports: Sequence[VideoReport]) -> dict[str, Any]:

@@ -22,7 +22,7 @@ import torch
 
 import spacetime
 from spacetime.data.transforms import Size, as_hw, resize_center_crop, to_model_range, to_uint8
-from spacetime.errors import SpacetimeError
+from spacetime.errors import SpacetimeError, SpacetimeWarning
 from spacetime.models.conditioning import FrameCondition, TextEmbedding
 from spacetime.pipelines.pretrained import (
     MODEL_INDEX,
@@ -153,10 +153,14 @@ class VideoPipeline:
         path = Path(path)
         index = read_model_index(path)
         parts = {name: load_part(path, index, name) for name in ("denoiser", "text_encoder")}
+        try:
+            objective = build_objective(index["objective"])
+        except SpacetimeError as err:
+            raise SpacetimeError(f"{path / MODEL_INDEX}: objective: {err}") from None
         pipe = cls(
             parts["denoiser"],
             parts["text_encoder"],
-            build_objective(index["objective"]),
+            objective,
             load_part(path, index, "autoencoder"),
             sample_frames=int(index.get("sample_frames", 16)),
             sample_size=tuple(index.get("sample_size", (64, 64))),
@@ -207,10 +211,12 @@ class VideoPipeline:
                 warnings.warn(
                     f"prompt {prompt!r}: {', '.join(map(repr, unknown))} not in the model's "
                     "vocabulary; the model never saw these words in training",
+                    SpacetimeWarning,
                     stacklevel=3,
                 )
-        with torch.no_grad():
-            return self.text_encoder.encode(list(prompts)), self.text_encoder.encode([""])
+        with torch.no_grad():  # one prompt at a time: its tokens do not depend on the batch
+            text = TextEmbedding.cat([self.text_encoder.encode([p]) for p in prompts])
+            return text, self.text_encoder.encode([""])
 
     def frame_condition(
         self, given: Mapping[int, np.ndarray], frames: int, size: tuple[int, int]
@@ -304,6 +310,8 @@ class VideoPipeline:
         frames = self.sample_frames if frames is None else int(frames)
         hw = self.sample_size if size is None else as_hw(size)
         self._check_shape(frames, hw)
+        if frames > self.sample_frames:
+            warnings.warn(beyond_window(frames, self.sample_frames), SpacetimeWarning, stacklevel=3)
         if steps < 1:
             raise SpacetimeError(f"steps must be >= 1; got {steps}")
         chunk = len(prompts) if batch_size is None else int(batch_size)
@@ -365,6 +373,18 @@ class VideoPipeline:
         return FrameCondition(
             torch.cat([r.mask for r in rows]), torch.cat([r.values.to(empty.values) for r in rows])
         )  # (B, T), (B, C, T, h, w)
+
+
+def beyond_window(frames: int, trained: int) -> str:
+    """What happens when a clip of ``frames`` is asked of a model trained on ``trained``-frame
+    clips: one longer window, which the model never saw. The one place this is said, so that
+    the long-video path is offered wherever it applies."""
+    return (
+        f"{frames} frames is more than the {trained} this model was trained on: they are "
+        f"sampled as one {frames}-frame window, which it never saw, so motion and identity "
+        f"may fall apart; for a longer video, extend it {trained} frames at a time with "
+        "spacetime.pipelines.generate_long"
+    )
 
 
 def _per_sample(value: Any, count: int, name: str) -> list[Any]:

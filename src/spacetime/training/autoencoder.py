@@ -122,8 +122,9 @@ class FramePool:
 
     @classmethod
     def _folder(cls, config: AutoencoderTrainConfig) -> FramePool:
+        from spacetime.data.captions import warn_skipped
         from spacetime.data.transforms import resize_center_crop, to_model_range
-        from spacetime.video import list_videos, read_video
+        from spacetime.video import VideoError, list_videos, read_video
 
         root = Path(config.data)
         if not root.exists():
@@ -133,14 +134,21 @@ class FramePool:
         paths = list_videos(root, recursive=True)
         if not paths:
             raise SpacetimeError(f"--data {root}: no videos or frame folders found")
-        videos = [
-            to_model_range(
-                resize_center_crop(
-                    read_video(p, max_frames=config.frames_per_video).frames, config.size
-                )
+        videos, unreadable = [], []
+        for path in paths:
+            try:
+                frames = read_video(path, max_frames=config.frames_per_video).frames
+            except VideoError:
+                unreadable.append(path)
+                continue
+            videos.append(to_model_range(resize_center_crop(frames, config.size)))
+        # (3, T_i, size, size) each; a bad file is skipped (one warning), not the whole run
+        warn_skipped("unreadable videos", unreadable, "not a decodable video")
+        if not videos:
+            raise SpacetimeError(
+                f"--data {root}: none of its {len(paths)} videos can be decoded "
+                f"(e.g. {unreadable[0]}); expected video files or frame folders"
             )
-            for p in paths
-        ]  # (3, T_i, size, size) each
         # Held out: whole videos when there are several, else the tail of the only one.
         n_out = min(config.eval_clips, max(1, len(videos) // 10)) if len(videos) > 1 else 0
         train, heldout = videos[: len(videos) - n_out], videos[len(videos) - n_out :]

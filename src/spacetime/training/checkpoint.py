@@ -12,11 +12,14 @@ Layout of ``RUN/checkpoint/``::
     state/trainer.json      step, seed, samples seen, EMA update count, scheduler state
     COMPLETE                written last: a folder without it is never read
 
-Writing is atomic: everything goes to ``RUN/.checkpoint.tmp`` first; only when it is complete
-is the previous checkpoint renamed to ``RUN/.checkpoint.old``, the new one renamed into
-place and the old one deleted. A process killed at any moment therefore leaves either the
-previous complete checkpoint or the new one (:func:`find_checkpoint` also looks at
-``.checkpoint.old`` for a kill between the two renames).
+Writing is atomic: everything goes to ``RUN/.checkpoint.tmp`` first and is flushed to disk
+(fsync); only when it is complete is the previous checkpoint renamed to
+``RUN/.checkpoint.old``, the new one renamed into place and the old one deleted. A process
+killed at any moment therefore leaves either the previous complete checkpoint or the new one
+(:func:`find_checkpoint` also looks at ``.checkpoint.old`` for a kill between the two
+renames). A write that fails (a full disk, a quota, a lost mount) removes its partial folder
+and raises :class:`CheckpointWriteError`, which says that the previous checkpoint is intact.
+A checkpoint that cannot be read back raises :class:`SpacetimeError` naming the file.
 
 No RNG state is stored: every random stream of the trainer is re-derived from
 ``(seed, step, shard)`` (see :mod:`spacetime.training.seeding`), so the step is enough.
@@ -25,6 +28,7 @@ No RNG state is stored: every random stream of the trainer is re-derived from
 from __future__ import annotations
 
 import json
+import os
 import shutil
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -32,6 +36,7 @@ from pathlib import Path
 from typing import Any
 
 import torch
+from safetensors import SafetensorError
 from safetensors.torch import load_file, save_file
 
 from spacetime.errors import SpacetimeError
@@ -39,6 +44,7 @@ from spacetime.pipelines.pretrained import MODEL_INDEX
 
 __all__ = [
     "CHECKPOINT_NAME",
+    "CheckpointWriteError",
     "TrainingState",
     "find_checkpoint",
     "load_state",
@@ -50,6 +56,10 @@ __all__ = [
 
 CHECKPOINT_NAME = "checkpoint"
 _COMPLETE = "COMPLETE"
+
+
+class CheckpointWriteError(SpacetimeError):
+    """A checkpoint could not be written (disk full, ...); the previous one is untouched."""
 
 
 @dataclass
@@ -130,8 +140,27 @@ def save_checkpoint(
     final = run_dir / CHECKPOINT_NAME
     tmp = run_dir / f".{CHECKPOINT_NAME}.tmp"
     old = run_dir / f".{CHECKPOINT_NAME}.old"
-    if tmp.exists():  # left over by a run killed while writing
-        shutil.rmtree(tmp)
+    try:
+        if tmp.exists():  # left over by a run killed while writing
+            shutil.rmtree(tmp)
+        _write_folder(tmp, state, write_pipeline)
+    except OSError as err:
+        shutil.rmtree(tmp, ignore_errors=True)  # frees what the partial write took
+        raise CheckpointWriteError(_write_failed(run_dir, state.step, err)) from err
+    if final.exists():
+        if old.exists():
+            shutil.rmtree(old)
+        final.rename(old)
+    tmp.rename(final)
+    if old.exists():
+        shutil.rmtree(old)
+    return final
+
+
+def _write_folder(
+    tmp: Path, state: TrainingState, write_pipeline: Callable[[Path], None] | None
+) -> None:
+    """Write every file of a checkpoint into ``tmp``, ``COMPLETE`` last, flushed to disk."""
     (tmp / "state").mkdir(parents=True)
     if write_pipeline is not None:
         write_pipeline(tmp / "pipeline")
@@ -141,15 +170,37 @@ def save_checkpoint(
     _save_tensors(opt_tensors, tmp / "state" / "optimizer.safetensors")
     (tmp / "state" / "optimizer.json").write_text(json.dumps(opt_meta))
     (tmp / "state" / "trainer.json").write_text(json.dumps(state.meta, indent=2))
+    _fsync_tree(tmp)  # the data is on disk before COMPLETE says so
     (tmp / _COMPLETE).write_text(f"step {state.step}\n")
-    if final.exists():
-        if old.exists():
-            shutil.rmtree(old)
-        final.rename(old)
-    tmp.rename(final)
-    if old.exists():
-        shutil.rmtree(old)
-    return final
+    _fsync_tree(tmp, files=False)
+
+
+def _fsync_tree(folder: Path, *, files: bool = True) -> None:
+    """fsync every file (if ``files``) and folder under ``folder``, so a power cut after the
+    renames cannot leave a checkpoint whose files are still only in the page cache."""
+    for root, _, names in os.walk(folder):
+        paths = [os.path.join(root, n) for n in names] if files else []
+        for path in [*paths, root]:
+            fd = os.open(path, os.O_RDONLY)
+            try:
+                os.fsync(fd)
+            finally:
+                os.close(fd)
+
+
+def _write_failed(run_dir: Path, step: int, err: OSError) -> str:
+    """The message of a failed write: what failed and what is left to resume from."""
+    reason = f"{err.strerror or err}" + (f": {err.filename}" if err.filename else "")
+    previous = find_checkpoint(run_dir)
+    if previous is None:
+        kept = "there is no earlier checkpoint, so a rerun starts from step 0"
+    else:
+        try:
+            kept = f"step {load_state_meta(previous)['step']}"
+        except SpacetimeError:
+            kept = "its step unknown"
+        kept = f"the previous checkpoint {previous} ({kept}) is intact and a rerun resumes from it"
+    return f"could not write the checkpoint of step {step} in {run_dir} ({reason}); {kept}"
 
 
 def find_checkpoint(run_dir: str | Path) -> Path | None:
@@ -162,16 +213,49 @@ def find_checkpoint(run_dir: str | Path) -> Path | None:
 
 
 def load_state(checkpoint: str | Path) -> TrainingState:
-    """Read the training state of a checkpoint folder written by :func:`save_checkpoint`."""
+    """Read the training state of a checkpoint folder written by :func:`save_checkpoint`.
+
+    Raises :class:`SpacetimeError` naming the file when one is missing, truncated or corrupt.
+    """
     folder = Path(checkpoint) / "state"
-    opt_meta = json.loads((folder / "optimizer.json").read_text())
+    opt_meta = _read(folder / "optimizer.json")
+    opt_tensors = _read(folder / "optimizer.safetensors")
+    try:
+        optimizer = optimizer_state_from_tensors(opt_tensors, opt_meta)
+    except (KeyError, TypeError, ValueError, AttributeError) as err:
+        raise _unreadable(folder / "optimizer.json", f"not an optimizer state: {err!r}") from err
     return TrainingState(
-        model=load_file(str(folder / "model.safetensors")),
-        ema=load_file(str(folder / "ema.safetensors")),
-        optimizer=optimizer_state_from_tensors(
-            load_file(str(folder / "optimizer.safetensors")), opt_meta
-        ),
-        meta=json.loads((folder / "trainer.json").read_text()),
+        model=_read(folder / "model.safetensors"),
+        ema=_read(folder / "ema.safetensors"),
+        optimizer=optimizer,
+        meta=load_state_meta(Path(checkpoint)),
+    )
+
+
+def load_state_meta(checkpoint: Path) -> dict[str, Any]:
+    """The ``trainer.json`` of a checkpoint folder (step, seed, ...)."""
+    path = checkpoint / "state" / "trainer.json"
+    meta = _read(path)
+    if not isinstance(meta, dict) or not isinstance(meta.get("step"), int):
+        raise _unreadable(path, "no integer 'step'")
+    return meta
+
+
+def _read(path: Path) -> Any:
+    """A state file: safetensors tensors or JSON; errors name the file."""
+    try:
+        if path.suffix == ".safetensors":
+            return load_file(str(path))
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, SafetensorError, ValueError) as err:  # ValueError: JSON, UTF-8
+        reason = getattr(err, "strerror", None) or str(err).splitlines()[0] or type(err).__name__
+        raise _unreadable(path, reason) from err
+
+
+def _unreadable(path: Path, reason: str) -> SpacetimeError:
+    return SpacetimeError(
+        f"{path}: the training checkpoint is unreadable ({reason}); restore it, or move "
+        f"{path.parent.parent} away to start the run over"
     )
 
 

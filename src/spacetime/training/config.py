@@ -285,10 +285,14 @@ def config_from_dict(data: dict[str, Any], *, source: str = "config") -> TrainCo
 
 
 def dump_config(config: TrainConfig, path: str | Path | None = None) -> str:
-    """The config as YAML text; also written to ``path`` when given."""
+    """The config as YAML text; also written to ``path`` when given (atomically: a kill while
+    a resumed run rewrites it leaves the previous file, never an empty one)."""
     text = yaml.safe_dump(config_to_dict(config), sort_keys=False)
     if path is not None:
-        Path(path).write_text(text)
+        target = Path(path)
+        tmp = target.with_name(f".{target.name}.tmp")
+        tmp.write_text(text)
+        os.replace(tmp, target)
     return text
 
 
@@ -378,6 +382,13 @@ def validate_config(config: TrainConfig) -> None:
     for key, value in unit.items():
         if not 0.0 <= value <= 1.0:
             raise SpacetimeError(f"{key} must be in [0, 1], got {value}")
+    if config.sample_every and (config.sample_steps < 1 or config.sample_count < 1):
+        raise SpacetimeError(
+            f"sample_every={config.sample_every} needs sample_steps >= 1 and sample_count >= 1 "
+            f"(got {config.sample_steps} and {config.sample_count}); or set sample_every=0"
+        )
+    if config.data.kind == "shapes" and config.data.shapes_count < 1:
+        raise SpacetimeError(f"data.shapes_count must be >= 1, got {config.data.shapes_count}")
     if config.optim.lr <= 0:
         raise SpacetimeError(f"optim.lr must be > 0, got {config.optim.lr}")
     probs = config.masks.probs

@@ -14,6 +14,7 @@ the valid ones.
 from __future__ import annotations
 
 import dataclasses
+import math
 import types
 import typing
 from pathlib import Path
@@ -140,6 +141,7 @@ def _coerce(value: Any, tp: Any, key: str, source: str) -> Any:
         raise SpacetimeError(f"{source}: {key} expects {name}, got {value!r}")
 
     if tp is Any:
+        _check_finite(value, key, source)
         return value
     origin = typing.get_origin(tp)
     if origin is tuple and typing.get_args(tp)[1:] == (Ellipsis,):
@@ -185,14 +187,30 @@ def _coerce(value: Any, tp: Any, key: str, source: str) -> Any:
     if tp is float:
         if isinstance(value, str):  # YAML 1.1 reads "1e-4" as a string
             try:
-                return float(value)
+                number = float(value)
             except ValueError:
                 fail()
+            _check_finite(number, key, source)
+            return number
         if isinstance(value, bool) or not isinstance(value, (int, float)):
             fail()
+        _check_finite(value, key, source)
         return float(value)
     if tp is str:
         if not isinstance(value, str):
             fail()
         return value
     fail()
+
+
+def _check_finite(value: Any, key: str, source: str) -> None:
+    """Refuse NaN and infinities anywhere in ``value`` (a number, list or mapping): no
+    setting of a run means "not a number", and a NaN passes every range check."""
+    if isinstance(value, float) and not math.isfinite(value):
+        raise SpacetimeError(f"{source}: {key} must be a finite number, got {value!r}")
+    if isinstance(value, (list, tuple)):
+        for i, item in enumerate(value):
+            _check_finite(item, f"{key}[{i}]", source)
+    elif isinstance(value, dict):
+        for name, item in value.items():
+            _check_finite(item, f"{key}.{name}", source)

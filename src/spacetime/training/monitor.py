@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import math
+import os
 from pathlib import Path
 from typing import Any
 
@@ -33,18 +34,32 @@ class RunLog:
             f.write(json.dumps(_finite(record)) + "\n")
 
     def read(self) -> list[dict[str, Any]]:
-        """Every record, in order (empty when the log does not exist)."""
+        """Every record, in order (empty when the log does not exist).
+
+        A last line cut short (the run was killed while appending it) is dropped: the resumed
+        run writes that step again.
+        """
         if not self.path.is_file():
             return []
-        lines = self.path.read_text(encoding="utf-8").splitlines()
-        return [json.loads(line) for line in lines if line.strip()]
+        lines = [line for line in self.path.read_text(encoding="utf-8").splitlines() if line]
+        records = []
+        for number, line in enumerate(lines, 1):
+            try:
+                records.append(json.loads(line))
+            except json.JSONDecodeError:
+                if number < len(lines):  # only the last line can be torn by a kill
+                    raise
+        return records
 
     def truncate_after(self, step: int) -> None:
-        """Drop records of steps after ``step``: a resumed run rewrites them."""
+        """Drop records of steps after ``step``: a resumed run rewrites them. The log is
+        replaced atomically, so a kill meanwhile leaves the old one whole."""
         if not self.path.is_file():
             return
         kept = [r for r in self.read() if int(r.get("step", 0)) <= step]
-        self.path.write_text("".join(json.dumps(r) + "\n" for r in kept), encoding="utf-8")
+        tmp = self.path.with_name(f".{self.path.name}.tmp")
+        tmp.write_text("".join(json.dumps(r) + "\n" for r in kept), encoding="utf-8")
+        os.replace(tmp, self.path)
 
 
 def _finite(value: Any) -> Any:

@@ -16,6 +16,7 @@ import math
 import torch
 from torch import nn
 
+from spacetime.errors import SpacetimeError
 from spacetime.training.config import OptimConfig
 
 __all__ = ["build_optimizer", "build_scheduler", "lr_factor", "param_groups"]
@@ -53,6 +54,8 @@ def build_optimizer(
 ) -> torch.optim.AdamW:
     """AdamW over the trainable parameters of ``module`` with the settings of ``config``;
     ``scales``: per-parameter learning-rate factors (see :func:`param_groups`)."""
+    if not config.eps > 0:  # 0 divides by zero where a moment is 0; torch refuses < 0
+        raise SpacetimeError(f"optim.eps must be > 0, got {config.eps}")
     groups = param_groups(module, config.weight_decay, config.lr, scales)
     # foreach=False: the single-tensor path is bit-reproducible across runs on CPU.
     return torch.optim.AdamW(

@@ -10,8 +10,13 @@ What is accepted and how it is converted:
   the stream declares (BT.601 when it declares none);
 - grayscale frames are replicated to three channels and an alpha channel is dropped (not
   composited), both for containers and frame folders;
+- a rotation display matrix (what phones store for portrait clips) is applied, so frames come
+  out upright, as players show them (and as :func:`read_image` applies EXIF orientation);
 - the frame count is what the decoder actually produces: container headers disagree with it
   for some variable-frame-rate files, so the header is never trusted;
+- memory is bounded: frames are converted (and resized, with ``size``) one at a time as they
+  are decoded, and a clip that would hold more than ``max_bytes`` of frames (4K video without
+  ``size``) is refused, naming the options that make it fit, instead of exhausting memory;
 - timestamps come from the decoded frames (``frame.time``); the clip's fps is the stream's
   average rate, except for GIFs (whose per-frame delays are stored in 1/100 s) where it is
   measured from the decoded timestamps.
@@ -35,6 +40,7 @@ import av
 import cv2
 import numpy as np
 
+from spacetime.errors import SpacetimeError
 from spacetime.video.frames import Video, VideoError, natural_key, parse_size, resize_frame
 from spacetime.video.sampling import check_sampling, output_fps, select_frames
 
@@ -43,6 +49,8 @@ P = TypeVar("P")
 VIDEO_SUFFIXES: tuple[str, ...] = (".mp4", ".m4v", ".mov", ".mkv", ".webm", ".avi", ".gif")
 IMAGE_SUFFIXES: tuple[str, ...] = (".png", ".jpg", ".jpeg", ".bmp", ".webp")
 FOLDER_FPS = 8.0  # frame rate of a frame folder when the caller does not give one
+MAX_BYTES = 4 * 2**30
+"""Default most bytes of decoded frames :func:`read_video` holds (4 GiB: 170 frames of 4K)."""
 
 
 def read_video(
@@ -53,6 +61,7 @@ def read_video(
     max_frames: int | None = None,
     size: int | tuple[int, int] | None = None,
     start: float = 0.0,
+    max_bytes: int | None = MAX_BYTES,
 ) -> Video:
     """Decode a video file or a folder of frames into a ``uint8 (T, H, W, 3)`` RGB clip.
 
@@ -69,18 +78,22 @@ def read_video(
             gives ``(height, width)``. Area averaging when shrinking, bilinear when enlarging.
         start: skip the frames before this time, in seconds from the start of the stream
             (seeks to the keyframe before it, then decodes forward).
+        max_bytes: refuse a clip whose frames (after ``size``) would take more memory than
+            this (``None``: no limit); decoding stops as soon as the limit is passed.
 
     Returns:
         :class:`Video` with ``frames`` (T >= 1), ``fps`` and ``path``.
 
     Raises:
         VideoError: the file or folder is missing, unreadable, corrupt or has no frames
-            (after ``start``).
+            (after ``start``), or its frames would exceed ``max_bytes``.
         SpacetimeError: an option is out of range.
     """
     path = Path(path)
     check_sampling(fps=fps, stride=stride, max_frames=max_frames, start=start)
-    options = _Options(fps, stride, max_frames, parse_size(size), start)
+    if max_bytes is not None and not (isinstance(max_bytes, int) and max_bytes > 0):
+        raise SpacetimeError(f"max_bytes must be a positive integer or None, got {max_bytes!r}")
+    options = _Options(fps, stride, max_frames, parse_size(size), start, max_bytes)
     if not path.exists():
         raise VideoError("no such file or directory", path)
     if path.is_dir():
@@ -97,6 +110,18 @@ class _Options:
     max_frames: int | None
     size: tuple[int, int] | None
     start: float
+    max_bytes: int | None
+
+    def check_memory(self, count: int, frame: np.ndarray, path: Path) -> None:
+        """Raise when ``count`` frames like ``frame`` pass :attr:`max_bytes`."""
+        if self.max_bytes is not None and count * frame.nbytes > self.max_bytes:
+            height, width = frame.shape[:2]
+            raise VideoError(
+                f"too large to hold: {count} frames of {width}x{height} pass "
+                f"{self.max_bytes / 2**30:.3g} GiB; read it smaller (size=, CLI --size) or "
+                "shorter (max_frames=, CLI --max-frames)",
+                path,
+            )
 
     def select(self, items: Iterable[tuple[float, P]], **kwargs: Any) -> Iterator[P]:
         """:func:`select_frames` of ``items`` with these options (``kwargs``: its others)."""
@@ -204,6 +229,7 @@ def _read_folder(path: Path, options: _Options) -> Video:
             )
     if options.size is not None:
         images = [resize_frame(image, options.size) for image in images]
+    options.check_memory(len(images), images[0], path)
     return Video(np.stack(images), output_fps(rate, fps=None, stride=options.stride), path)
 
 
@@ -284,6 +310,7 @@ def _read_container(path: Path, options: _Options) -> Video:
                         path,
                     )
             images.append(last_image)
+            options.check_memory(len(images), last_image, path)
     if not images:
         if not times:
             raise VideoError("no frames could be decoded (empty or corrupt video stream)", path)
@@ -294,8 +321,13 @@ def _read_container(path: Path, options: _Options) -> Video:
 
 
 def _to_rgb(frame: av.VideoFrame, size: tuple[int, int] | None) -> np.ndarray:
-    """``uint8 (H, W, 3)`` RGB of a decoded frame, resized to ``size`` if given."""
+    """``uint8 (H, W, 3)`` RGB of a decoded frame, upright, resized to ``size`` if given."""
     image = frame.to_ndarray(format="rgb24", src_color_range=frame.color_range)
+    # The display matrix turns the picture `rotation` degrees counterclockwise (PyAV >= 14;
+    # older PyAV has no such attribute and leaves the picture as stored).
+    turns = round(getattr(frame, "rotation", 0) / 90) % 4
+    if turns:
+        image = np.ascontiguousarray(np.rot90(image, k=turns))  # k > 0: counterclockwise
     return image if size is None else resize_frame(image, size)
 
 
