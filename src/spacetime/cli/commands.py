@@ -11,6 +11,7 @@ from spacetime.cli import (
     demo_cmd,
     eval_cmd,
     generate_cmd,
+    inflate_cmd,
     shapes_cmd,
     train_cmd,
 )
@@ -22,4 +23,5 @@ REGISTRY: list[Callable[[typer.Typer], None]] = [
     autoencoder_cmd.register,
     generate_cmd.register,
     demo_cmd.register,
+    inflate_cmd.register,
 ]

@@ -166,7 +166,10 @@ def check_config(cls: type, folder: Path) -> None:
     if not isinstance(config, dict):
         raise SpacetimeError(f"{path} must hold a JSON object, got {type(config).__name__}")
     params = inspect.signature(cls.__init__).parameters
-    unknown = sorted(k for k in config if not k.startswith("_") and k not in params)
+    derived = getattr(cls, "derived_config_keys", ())  # written for readers, not init arguments
+    unknown = sorted(
+        k for k in config if not k.startswith("_") and k not in params and k not in derived
+    )
     if unknown:
         raise SpacetimeError(
             f"{path}: unknown key(s) {', '.join(unknown)} for {cls.__name__} (written by another "

@@ -30,6 +30,7 @@ from __future__ import annotations
 import contextlib
 import copy
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -264,7 +265,6 @@ class Trainer:
         self.optimizer.zero_grad(set_to_none=True)
         if not self.accelerator.optimizer_step_was_skipped:  # fp16 overflow: scaler backs off
             self.scheduler.step()
-        self.ema.update(self.system)
         return norm
 
     # ------------------------------------------------------------------------ the loop
@@ -288,18 +288,24 @@ class Trainer:
         )  # fmt: skip
         window: list[float] = []  # losses since the last log line
         image_steps = 0
+        timer = StepTimer()  # wall time of the steps, and of what is not the network in them
         clock, started = time.perf_counter(), self.step
         self.model.train()
         while self.step < end:
             cpu_clock = time.process_time()
+            timer.start()
             total = torch.zeros((), device=acc.device)
             for round_ in range(self.plan.accum):
-                batch = next(batches)
+                with timer.overhead():
+                    batch = next(batches)
                 assert batch.step == self.step, (batch.step, self.step)
                 total += self._micro_step(batch, sync=round_ == self.plan.accum - 1)
             loss = acc.reduce(total / self.plan.accum, reduction="mean")
             lr = self.optimizer.param_groups[0]["lr"]
             norm = self._optimizer_step(loss)
+            with timer.overhead():
+                self.ema.update(self.system)
+            timer.stop()
             self.cpu_seconds += time.process_time() - cpu_clock
             self.step += 1
             self.history.append(loss.item())
@@ -315,6 +321,7 @@ class Trainer:
                     "grad_norm": norm, "image_steps": image_steps,
                     "cpu_minutes": self.cpu_seconds / 60,
                     "clips_per_s": (self.step - started) * cfg.batch_size / max(elapsed, 1e-9),
+                    **timer.report(),
                 }  # fmt: skip
                 if self.latents is not None and self.latents.max_clips:
                     record["latent_cache_hit_rate"] = self.latents.hit_rate
@@ -453,6 +460,39 @@ class Trainer:
                 f"latents (frozen autoencoder {self.config.autoencoder.path}, "
                 f"{sum(p.numel() for p in ae.parameters()) / 1e6:.2f}M parameters)"
             )
+
+
+class StepTimer:
+    """Wall time of the training steps since the last report, and the share of it spent outside
+    the network (reading the batch, the EMA update): what a faster data path could save."""
+
+    def __init__(self) -> None:
+        self.steps, self.total, self.outside = 0, 0.0, 0.0
+        self._begin = 0.0
+
+    def start(self) -> None:
+        self._begin = time.perf_counter()
+
+    def stop(self) -> None:
+        self.total += time.perf_counter() - self._begin
+        self.steps += 1
+
+    @contextlib.contextmanager
+    def overhead(self) -> Iterator[None]:
+        tic = time.perf_counter()
+        try:
+            yield
+        finally:
+            self.outside += time.perf_counter() - tic
+
+    def report(self) -> dict[str, float]:
+        """``{"step_seconds": mean wall per step, "overhead": outside share}``; then resets."""
+        out = {
+            "step_seconds": self.total / max(self.steps, 1),
+            "overhead": self.outside / max(self.total, 1e-9),
+        }
+        self.steps, self.total, self.outside = 0, 0.0, 0.0
+        return out
 
 
 def _short(fingerprint: str | None) -> str:
