@@ -9,8 +9,9 @@
   periodic samples and the text-use probe (``probe``);
 - ``autoencoder`` (the frame autoencoder's trainer), ``autoencoder_config`` (its recipe),
   ``autoencoder_data`` (its frames) and ``autoencoder_loss`` (its loss and held-out PSNR).
-- :class:`TrainConfig` and :func:`load_config` (``config``): dataclasses, YAML presets in
-  ``configs/``, ``--set key=value`` overrides (merged and type-checked by ``dataclass_yaml``).
+- :class:`TrainConfig` and :func:`load_config` (``config``): dataclasses, YAML presets shipped
+  in ``spacetime/configs/`` (found by ``presets``), ``--set key=value`` overrides (merged and
+  type-checked by ``dataclass_yaml``).
 - ``checkpoint`` (safetensors + JSON, atomic), ``ema``, ``optim`` (AdamW + warm-up),
   ``batches`` (who trains on which clip), ``seeding`` (``(seed, step, shard)`` streams),
   ``monitor`` (run log, step timer, scored samples), ``components`` (parts built from a config),

@@ -17,8 +17,9 @@ from pathlib import Path
 
 from spacetime.errors import SpacetimeError
 from spacetime.models.autoencoder import AUTOENCODER_PRESETS
-from spacetime.training.config import OptimConfig, config_file
+from spacetime.training.config import OptimConfig
 from spacetime.training.dataclass_yaml import apply_overrides, merge, read_yaml
+from spacetime.training.presets import config_file
 
 __all__ = [
     "RESUMABLE",

@@ -21,16 +21,16 @@ also for latent-space runs.
 
 The merging, type checks and ``--set`` parsing are generic over dataclasses and live in
 :mod:`spacetime.training.dataclass_yaml`; ``apply_overrides``, ``config_to_dict`` and
-``parse_set`` are re-exported here.
+``parse_set`` are re-exported here, as are ``preset_dir``, ``config_file`` and ``PRESETS_ENV`` of
+:mod:`spacetime.training.presets` (where the YAML files live).
 """
 
 from __future__ import annotations
 
 import os
 from dataclasses import dataclass, field
-from importlib import resources
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import yaml
 
@@ -38,9 +38,7 @@ from spacetime.diffusion.masks import MASK_STRATEGIES, FrameMaskConfig
 from spacetime.errors import SpacetimeError
 from spacetime.training.dataclass_yaml import apply_overrides, merge, parse_set, read_yaml
 from spacetime.training.dataclass_yaml import dataclass_to_dict as config_to_dict
-
-if TYPE_CHECKING:
-    from importlib.resources.abc import Traversable
+from spacetime.training.presets import PRESETS_ENV, config_file, preset_dir, yaml_files
 
 __all__ = [
     "PRESETS_ENV",
@@ -229,29 +227,6 @@ RESUMABLE_KEYS = frozenset(
 )
 
 
-PRESETS_ENV = "SPACETIME_CONFIGS"
-"""Environment variable naming a folder of presets to use instead of the bundled ones."""
-
-
-def preset_dir() -> Traversable:
-    """Folder of the named presets: ``$SPACETIME_CONFIGS`` when set, else the presets shipped
-    inside the package (``spacetime/configs/``, read through :mod:`importlib.resources`, so an
-    installed wheel finds them as a source checkout does)."""
-    env = os.environ.get(PRESETS_ENV)
-    if env:
-        return Path(env)
-    return resources.files("spacetime") / "configs"
-
-
-def _yaml_files() -> dict[str, Traversable]:
-    """The ``*.yaml`` files of :func:`preset_dir` by name (without the suffix)."""
-    directory = preset_dir()
-    if not directory.is_dir():
-        return {}
-    files = (f for f in directory.iterdir() if f.name.endswith(".yaml") and f.is_file())
-    return {f.name.removesuffix(".yaml"): f for f in sorted(files, key=lambda f: f.name)}
-
-
 def list_presets() -> list[str]:
     """Names of the training presets (``configs/*.yaml`` without the suffix), sorted.
 
@@ -259,7 +234,7 @@ def list_presets() -> list[str]:
     that resolve to a :class:`TrainConfig` are training presets.
     """
     names = []
-    for name, path in _yaml_files().items():
+    for name, path in yaml_files().items():
         try:
             config_from_dict(read_yaml(path), source=str(path))
         except SpacetimeError:
@@ -270,7 +245,7 @@ def list_presets() -> list[str]:
 
 def load_preset(name: str) -> TrainConfig:
     """The preset ``name`` (``configs/<name>.yaml``) over the defaults."""
-    path = _yaml_files().get(name)
+    path = yaml_files().get(name)
     names = list_presets()
     if name not in names and path is not None:  # a recipe of another command
         raise SpacetimeError(
@@ -281,22 +256,6 @@ def load_preset(name: str) -> TrainConfig:
             f"unknown preset {name!r}; expected one of: {', '.join(names) or '(none found)'}"
         )
     return config_from_dict(read_yaml(path), source=f"preset {name}")
-
-
-def config_file(file: str | Path) -> Traversable:
-    """The YAML file ``file`` names: a path, or the name of a bundled recipe
-    (``autoencoder-shapes`` = ``spacetime/configs/autoencoder-shapes.yaml``, see
-    :func:`preset_dir`). Raises :class:`SpacetimeError` when it is neither."""
-    path = Path(file)
-    if path.is_file():
-        return path
-    bundled = _yaml_files().get(str(file))
-    if bundled is not None:
-        return bundled
-    raise SpacetimeError(
-        f"config file {path} does not exist (nor is it a bundled recipe: "
-        f"{', '.join(_yaml_files()) or 'none found'})"
-    )
 
 
 def load_config(
