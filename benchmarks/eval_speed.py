@@ -7,14 +7,23 @@ once per frame pair, in threads); each metric row is the time it adds on top of 
 alone); ``all 8 metrics`` is the whole of ``compute_metrics`` (flow and metrics threaded).
 Both wall-clock and CPU time are printed: on a loaded machine only the CPU time is stable.
 
+``--cli`` measures the whole command instead: ``spacetime eval FOLDER --json`` on a folder of
+the real clips (64 frames each, written at 256x256), decoding and report included, pinned to
+``--cores`` cores (``taskset``), best of ``--repeats``. ``--old-src DIR`` runs the same
+command with ``PYTHONPATH=DIR`` (a ``git archive`` of another revision's ``src``) in turn, for
+a side-by-side number on the same machine state.
+
     .venv/bin/python benchmarks/eval_speed.py [--frames 64 --size 256 --repeats 3]
+    .venv/bin/python benchmarks/eval_speed.py --cli --cores 2 [--old-src /tmp/old/src]
 """
 
 from __future__ import annotations
 
 import argparse
 import os
+import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -25,7 +34,7 @@ from spacetime.evaluation.flow import FLOW_WORKERS
 from spacetime.evaluation.metrics import METRIC_NAMES, METRICS
 from spacetime.evaluation.metrics.compute import run_metrics
 from spacetime.evaluation.metrics.context import AnalysisClip
-from spacetime.video import read_video, resize_frames
+from spacetime.video import list_videos, read_video, resize_frames, write_mp4
 
 DEFAULT_CLIP = Path(__file__).resolve().parents[2] / "shared" / "data" / "real" / "01_dog.mp4"
 
@@ -71,6 +80,49 @@ def measure(frames: np.ndarray, size: int, workers: int) -> tuple[dict[str, floa
     return wall, cpu
 
 
+def cli_speed(args: argparse.Namespace) -> int:
+    """Frames per second of the whole ``spacetime eval`` command (module docstring)."""
+    sources = list_videos(args.clip.parent) if args.clip.parent.is_dir() else []
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = Path(tmp) / "clips"
+        folder.mkdir()
+        total = 0
+        for index, path in enumerate(sources or [None] * 8):
+            if path is None:
+                frames = synthetic_clip(args.frames, args.size, seed=index)
+            else:
+                frames = read_video(path, max_frames=args.frames).frames
+                frames = resize_frames(frames, args.size)
+            write_mp4(folder / f"clip_{index:02d}.mp4", frames, 24.0)
+            total += len(frames)
+        cores = ",".join(str(c) for c in sorted(os.sched_getaffinity(0))[: args.cores])
+        versions = {"this checkout": None}
+        if args.old_src is not None:
+            versions = {f"PYTHONPATH={args.old_src}": str(args.old_src), **versions}
+        print(
+            f"spacetime eval on {len(list(folder.iterdir()))} clips, {total} frames of "
+            f"{args.size}x{args.size}, pinned to {args.cores} core(s) ({cores}), best of "
+            f"{args.repeats}"
+        )
+        best: dict[str, float] = {}
+        for _ in range(args.repeats):
+            for name, src in versions.items():
+                env = {**os.environ}
+                if src is not None:
+                    env["PYTHONPATH"] = src
+                command = ["taskset", "-c", cores, sys.executable, "-m", "spacetime", "eval"]
+                command += [str(folder), "--json", str(Path(tmp) / "r.json")]
+                start = time.perf_counter()
+                subprocess.run(command, env=env, check=True, capture_output=True)
+                best[name] = min(best.get(name, np.inf), time.perf_counter() - start)
+        for name, seconds in best.items():
+            print(
+                f"whole CLI, {args.cores} core(s), {name}: {total / seconds:.0f} frames/s "
+                f"({seconds:.2f} s for {total} frames)"
+            )
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--clip", type=Path, default=DEFAULT_CLIP, help="real clip to resize")
@@ -78,7 +130,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--size", type=int, default=256, help="square analysis size, pixels")
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--workers", type=int, default=FLOW_WORKERS, help="threads")
+    parser.add_argument("--cli", action="store_true", help="time the whole spacetime eval")
+    parser.add_argument("--cores", type=int, default=2, help="--cli: cores to pin it to")
+    parser.add_argument("--old-src", type=Path, help="--cli: also time this src (PYTHONPATH)")
     args = parser.parse_args(argv)
+    if args.cli:
+        return cli_speed(args)
 
     if args.clip.is_file():
         source = f"{args.clip.name} resized"

@@ -89,3 +89,18 @@ def test_prefetch_in_threads_matches_the_sequential_pairs():
     assert np.allclose(np.median(threaded[2].forward, axis=(0, 1)), (2, 1), atol=0.1)
     with pytest.raises(SpacetimeError, match="workers"):
         VideoFlow(frames).prefetch(workers=0)
+
+
+def test_a_pair_does_not_depend_on_the_pairs_computed_before_it():
+    # A DIS estimator that has seen other frames returns a (slightly) different flow, so a
+    # reused one would make the values depend on the order of computation (thread schedule).
+    rng = np.random.default_rng(3)
+    texture = cv2.GaussianBlur(rng.uniform(0, 255, (80, 80)).astype(np.float32), (0, 0), 1.5)
+    frames = np.stack([np.roll(texture, (t * t % 5, 3 * t), axis=(0, 1)) for t in range(6)])
+    frames = cv2.normalize(frames, None, 0, 255, cv2.NORM_MINMAX).astype(np.uint8)
+    forward_order, reverse_order = VideoFlow(frames), VideoFlow(frames)
+    for t in reversed(range(len(reverse_order))):
+        reverse_order[t]
+    for t in range(len(forward_order)):
+        assert np.array_equal(forward_order[t].forward, reverse_order[t].forward)
+        assert np.array_equal(forward_order[t].backward, reverse_order[t].backward)

@@ -15,7 +15,7 @@ from spacetime.cli.options import integer, real
 from spacetime.errors import SpacetimeError
 
 if TYPE_CHECKING:
-    from spacetime.evaluation.report import VideoReport
+    from spacetime.evaluation.report import EvalRun, VideoReport
 
 _CAPTION_HELP = (
     "Caption of every video (same text for all). Of ShapesWorld form, it adds the oracle's "
@@ -87,7 +87,12 @@ def eval_command(
     videos: list[Path] = typer.Argument(..., help="Video files or folders of videos."),
     caption: CaptionOpt = None,
     captions: CaptionsOpt = None,
-    json_path: Path | None = typer.Option(None, "--json", help="Write the JSON report here."),
+    json_path: Path | None = typer.Option(
+        None,
+        "--json",
+        help="Write the JSON report here. Results are kept in FILE.partial as they come: "
+        "rerunning the same command after an interruption resumes.",
+    ),
     html_path: Path | None = typer.Option(
         None, "--html", help="Write a self-contained HTML report (plots, frame strips) here."
     ),
@@ -96,37 +101,113 @@ def eval_command(
     metrics: str | None = typer.Option(
         None, "--metrics", help="Comma-separated subset of the metrics (default: all)."
     ),
+    workers: int | None = typer.Option(
+        None,
+        "--workers",
+        min=1,
+        help="Processes scoring videos in parallel (default: one per core, at most one per video).",
+    ),
+    shard: str | None = typer.Option(
+        None,
+        "--shard",
+        help="Score only shard K of N (K/N): every N-th video from the K-th. Merge the "
+        "shards' --json reports with `spacetime merge`.",
+    ),
 ) -> None:
-    """Score videos for temporal failures (flicker, teleports, shimmer, drift, ...)."""
+    """Score videos for temporal failures (flicker, teleports, shimmer, drift, ...).
+
+    A file that cannot be scored (unreadable, too short) is listed in the report with its
+    reason and the others are scored; the exit code is then 1 (2 when none could be).
+    """
     from spacetime.evaluation.report import (
-        EvalRun,
+        BatchOptions,
         collect_videos,
+        default_workers,
+        evaluate_batch,
+        journal_path,
+        match_captions,
+        parse_shard,
+    )
+
+    paths = collect_videos(videos)
+    texts = match_captions(paths, caption=caption, captions_file=captions)
+    part = parse_shard(shard) if shard is not None else None
+    if part is not None:
+        paths, texts = paths[part[0] - 1 :: part[1]], texts[part[0] - 1 :: part[1]]
+    _note_uncaptioned(paths, texts, captions)
+    names = _metric_names(metrics)
+    options = BatchOptions(
+        max_frames=max_frames,
+        size=size,
+        names=tuple(names) if names is not None else None,
+        with_strip=html_path is not None,
+    )
+    journal = journal_path(json_path) if json_path is not None else None
+    run, resumed = evaluate_batch(
+        paths,
+        captions=texts,
+        options=options,
+        workers=workers if workers is not None else default_workers(len(paths)),
+        journal=journal,
+        shard=part,
+    )
+    if resumed:
+        typer.echo(f"note: resumed: {resumed} of {len(paths)} video(s) were read from {journal}")
+    _finish(run, json_path, html_path)
+    if journal is not None:
+        journal.unlink(missing_ok=True)  # the report is complete: nothing left to resume
+    _exit_on_failures(run)
+
+
+def merge_command(
+    reports: list[Path] = typer.Argument(
+        ..., help="The --json reports of every shard of one `spacetime eval --shard K/N` run."
+    ),
+    json_path: Path = typer.Option(..., "--json", help="Write the merged JSON report here."),
+    html_path: Path | None = typer.Option(
+        None, "--html", help="Write an HTML report too (without frame strips: JSON has none)."
+    ),
+) -> None:
+    """Merge shard reports into the report one machine would have written, exactly."""
+    from spacetime.evaluation.report import load_report, merge_runs
+
+    merged = merge_runs([load_report(p) for p in reports], names=[str(p) for p in reports])
+    _finish(merged, json_path, html_path)
+    _exit_on_failures(merged)
+
+
+def _finish(run: EvalRun, json_path: Path | None, html_path: Path | None) -> None:
+    """Print the tables of ``run`` and write its JSON and HTML reports."""
+    from spacetime.evaluation.report import (
         eval_html,
         eval_tables,
-        evaluate_videos,
-        match_captions,
+        failed_table,
         print_tables,
         write_html,
         write_report,
     )
 
-    paths = collect_videos(videos)
-    texts = match_captions(paths, caption=caption, captions_file=captions)
-    _note_uncaptioned(paths, texts, captions)
-    reports = evaluate_videos(
-        paths,
-        captions=texts,
-        max_frames=max_frames,
-        size=size,
-        names=_metric_names(metrics),
-        with_strip=html_path is not None,
-    )
-    _note_unscored(reports)
-    print_tables(eval_tables(reports))
+    _note_unscored(run.videos)
+    tables = eval_tables(run.videos) if run.videos else []
+    print_tables([*tables, failed_table(run.failed)] if run.failed else tables)
     if json_path is not None:
-        typer.echo(f"wrote {write_report(json_path, EvalRun(reports))}")
+        typer.echo(f"wrote {write_report(json_path, run)}")
     if html_path is not None:
-        typer.echo(f"wrote {write_html(html_path, eval_html(reports))}")
+        page = eval_html(run.videos, failed=run.failed)
+        typer.echo(f"wrote {write_html(html_path, page)}")
+
+
+def _exit_on_failures(run: EvalRun) -> None:
+    """Exit 1 when some videos could not be scored, 2 when none could (after the reports
+    are written, so the reasons are in them)."""
+    if run.failed:
+        total = len(run.failed) + len(run.videos)
+        typer.echo(
+            f"spacetime: error: {len(run.failed)} of {total} video(s) could not be scored "
+            f"(listed in the report), e.g. {run.failed[0].error}",
+            err=True,
+        )
+        raise typer.Exit(1 if run.videos else 2)
 
 
 def compare_command(
@@ -214,3 +295,4 @@ def register(app: typer.Typer) -> None:
     """Add ``eval`` and ``compare`` to ``app``."""
     app.command("eval")(eval_command)
     app.command("compare")(compare_command)
+    app.command("merge")(merge_command)

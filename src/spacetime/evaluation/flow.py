@@ -18,7 +18,6 @@ Conventions (the ones of OpenCV and of most flow papers):
 from __future__ import annotations
 
 import os
-import threading
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
@@ -198,7 +197,6 @@ class VideoFlow:
         self.payload = payload
         self.grid = pixel_grid(gray.shape[1], gray.shape[2])
         self._preset = preset
-        self._dis = make_dis(preset)
         self._pairs: dict[int, FlowPair] = {}
         self._backward_valid: dict[int, np.ndarray] = {}
 
@@ -209,14 +207,20 @@ class VideoFlow:
         if not 0 <= t < len(self):
             raise IndexError(f"transition {t} out of range [0, {len(self)})")
         if t not in self._pairs:
-            self._pairs[t] = self._compute(t, self._dis)
+            self._pairs[t] = self._compute(t)
         return self._pairs[t]
 
-    def _compute(self, t: int, dis: cv2.DISOpticalFlow) -> FlowPair:
-        """The :class:`FlowPair` of transition ``t`` with estimator ``dis`` (thread-safe given a
-        ``dis`` of its own: it touches no shared mutable state)."""
-        forward = estimate_flow(self.gray[t], self.gray[t + 1], dis)
-        backward = estimate_flow(self.gray[t + 1], self.gray[t], dis)
+    def _compute(self, t: int) -> FlowPair:
+        """The :class:`FlowPair` of transition ``t`` (thread-safe: it touches no shared
+        mutable state).
+
+        Each flow gets a fresh DIS estimator (creating one costs ~10 us): an estimator that
+        has computed other pairs returns a slightly different flow (up to ~1e-3 px), so
+        reusing one would make the values depend on the order pairs were computed in, i.e. on
+        the thread schedule.
+        """
+        forward = estimate_flow(self.gray[t], self.gray[t + 1], make_dis(self._preset))
+        backward = estimate_flow(self.gray[t + 1], self.gray[t], make_dis(self._preset))
         target = self.grid + forward  # (H, W, 2)
         # One remap samples the backward flow (occlusion test) and the payload at x + F(x).
         stacked = np.concatenate([backward, self.payload[t + 1]], axis=-1)
@@ -232,9 +236,9 @@ class VideoFlow:
         :data:`FLOW_WORKERS`).
 
         The pairs are independent, and OpenCV releases the GIL, so ``workers`` threads give
-        up to ``workers`` times the throughput. Each thread owns a DIS estimator, and OpenCV's
-        own thread pool is set to one thread for the duration (restored after), so that
-        ``workers`` threads use ``workers`` cores rather than fighting over them.
+        up to ``workers`` times the throughput; the values do not depend on ``workers``.
+        OpenCV's own thread pool is set to one thread for the duration (restored after), so
+        that ``workers`` threads use ``workers`` cores rather than fighting over them.
         """
         workers = FLOW_WORKERS if workers is None else workers
         if workers < 1:
@@ -244,18 +248,11 @@ class VideoFlow:
             for t in todo:
                 self[t]
             return
-        local = threading.local()
-
-        def compute(t: int) -> FlowPair:
-            if not hasattr(local, "dis"):
-                local.dis = make_dis(self._preset)
-            return self._compute(t, local.dis)
-
         threads = cv2.getNumThreads()
         cv2.setNumThreads(1)
         try:
             with ThreadPoolExecutor(max_workers=min(workers, len(todo))) as pool:
-                for t, pair in zip(todo, pool.map(compute, todo), strict=True):
+                for t, pair in zip(todo, pool.map(self._compute, todo), strict=True):
                     self._pairs[t] = pair
         finally:
             cv2.setNumThreads(threads)

@@ -33,3 +33,20 @@ def test_global_exposure_change_counts_far_less_than_a_subject_change(pan):
     brighter = (clip + np.arange(8)[:, None, None, None] * 4).astype(np.uint8)  # +28 levels
     subject = _redden_centre(clip, 4.0)  # +28 levels of a, in a quarter of the frame only
     assert _drift(brighter).mean < 0.5 * _drift(subject).mean
+
+
+def test_content_entering_the_frame_is_not_drift_but_a_tracked_colour_change_is(pan):
+    # A still camera; a differently coloured texture slides in from the left edge, 4 px per
+    # frame, covering what was there: new content, not a change of the content tracked.
+    still = np.repeat(pan(frames=1, size=64, seed=3), 12, axis=0)
+    other = 255 - pan(frames=1, size=64, seed=4)[0]
+    entering = still.copy()
+    for t in range(12):
+        width = 4 * t
+        if width:
+            entering[t, :, :width] = other[:, 64 - width :]
+    clean = _drift(entering)
+    drifting = _drift(_redden_centre(still, 1.5))  # +16.5 levels of a over 12 frames, centre
+    # (Tracks that followed whatever covered them scored the entering clip 15 levels, 3.7x
+    # this drift; ended at the cover, they leave ~1.3.)
+    assert clean.max < 0.4 * drifting.max

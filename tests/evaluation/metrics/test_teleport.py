@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 
 from spacetime.evaluation.metrics import compute_metrics
-from spacetime.evaluation.metrics.teleport import _isotropy
+from spacetime.evaluation.metrics.teleport_match import isotropy as _isotropy
 
 
 def _shaky_pan(texture, frames: int, size: int, seed: int) -> np.ndarray:
@@ -60,3 +60,43 @@ def test_isotropy_is_zero_on_a_straight_edge_and_high_on_texture(texture):
     assert _isotropy(edge, mask) < 0.01
     assert _isotropy(patch, mask) > 0.2
     assert _isotropy(np.zeros((24, 24), np.float32), mask) == 0.0
+
+
+def _thrown_object_over_shaking_pan(texture, frames: int = 11, size: int = 96) -> np.ndarray:
+    """A camera panning 2 px/frame right with a +-2 px vertical shake, over which a textured
+    24 px object falls with constant acceleration (2 px/frame^2, up to 10 px/frame): fast,
+    accelerating natural motion the three-frame rule |d_prev + d_next| / 2 would score."""
+    big = texture(size + 60, size + 60, 11)
+    thing = texture(24, 24, 12)
+    shake = [0, 2, -2, 1, -1, 2, 0, -2, 1, 0, 2]
+    out = []
+    for t in range(frames):
+        frame = big[20 + shake[t] : 20 + shake[t] + size, 2 * t : 2 * t + size].copy()
+        y = 4 + t * t  # 4, 5, 8, 13, ... : speed 2t + 1, acceleration 2
+        if y + 24 <= size:
+            frame[y : y + 24, 36:60] = thing
+        out.append(frame)
+    return np.stack(out)
+
+
+def test_accelerating_motion_on_a_shaking_camera_scores_below_a_mild_teleport(texture):
+    clip = _thrown_object_over_shaking_pan(texture)
+    natural = compute_metrics(clip, names=["teleport"], analysis_size=None)["teleport"]
+    jumped = clip.copy()
+    jumped[5, 50:74, 8:32] = clip[5, 50:74, 16:40]  # a 24 px patch 8 px off for one frame
+    out = compute_metrics(jumped, names=["teleport"], analysis_size=None)["teleport"]
+    jump = 100 * 8 / np.hypot(96, 96)  # a mild teleport: 8 px, 5.9 %diag
+    assert natural.max < 0.5 * jump
+    assert out.worst_frame == 4 and out.max == pytest.approx(jump, rel=0.3)
+
+
+def test_off_path_is_zero_for_constant_jerk_and_the_jump_for_an_excursion():
+    from spacetime.evaluation.metrics.teleport import off_path
+
+    t = np.array([-2.0, -1.0, 1.0, 2.0])
+    cubic = np.stack([3 * t + 0.5 * t**2 + 0.1 * t**3, -t], axis=-1)  # displacements from k
+    assert off_path(cubic) == pytest.approx(0.0, abs=1e-6)
+    still_then_back = np.array([[-5.0, 0.0]] * 4)  # frame k is 5 px off a still path
+    assert off_path(still_then_back) == pytest.approx(5.0)
+    zigzag = np.array([[0.0, 0.0], [-3.0, 0.0], [-3.0, 0.0], [0.0, 0.0]])  # speed 3 throughout
+    assert off_path(zigzag) == pytest.approx(0.0, abs=1e-6)  # within 4/3 of its speed

@@ -12,17 +12,15 @@ from PIL import Image
 from spacetime.data import shapes
 from spacetime.errors import SpacetimeError
 from spacetime.evaluation.metrics import METRIC_NAMES
+from spacetime.evaluation.report.captions import match_captions
 from spacetime.evaluation.report.compare import compare_generators
 from spacetime.evaluation.report.evaluate import (
-    EvalRun,
     collect_videos,
     evaluate_frames,
     evaluate_video,
     evaluate_videos,
-    load_report,
-    match_captions,
-    write_report,
 )
+from spacetime.evaluation.report.schema import EvalRun, load_report, write_report
 from spacetime.video import read_video, write_mp4
 from spacetime.video.writer import STRIP_MARK
 
@@ -72,7 +70,7 @@ def test_entry_schema_and_json_round_trip(clip, tmp_path) -> None:
     assert 0.0 <= entry["oracle"]["adherence"] <= 1.0
     path = write_report(tmp_path / "out.json", EvalRun([report]))
     data = json.loads(path.read_text())
-    assert set(data) == {"spacetime_version", "analysis_size", "videos"}
+    assert set(data) == {"spacetime_version", "analysis_size", "videos", "failed"}
     assert data["videos"] == [json.loads(json.dumps(entry))]
     assert load_report(path).videos[0].to_dict() == data["videos"][0]
 

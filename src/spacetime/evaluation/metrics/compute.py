@@ -52,6 +52,7 @@ def compute_metrics(
     names: Sequence[str] | None = None,
     analysis_size: int | None = 256,
     flow_preset: str = "ultrafast",
+    threads: int | None = None,
 ) -> dict[str, MetricSeries]:
     """Temporal-coherence metrics of one clip, no model weights needed.
 
@@ -63,6 +64,9 @@ def compute_metrics(
             size. Values are in resolution-free units (:data:`UNITS`), so they compare across
             sizes, but the same ``analysis_size`` should be used to compare clips.
         flow_preset: DIS preset, ``"ultrafast"`` (default), ``"fast"`` or ``"medium"``.
+        threads: threads for the flow pairs and the metrics (default
+            :data:`~spacetime.evaluation.flow.FLOW_WORKERS`, one per core); 1 when several
+            clips are scored in parallel processes. The values do not depend on it.
 
     Returns:
         ``{name: MetricSeries}`` with ``T - 1`` values each (one per transition ``t -> t+1``).
@@ -79,8 +83,10 @@ def compute_metrics(
             f"unknown metric name(s) {unknown or list(selected)}; expected some of {METRIC_NAMES}"
         )
     clip = AnalysisClip(frames, analysis_size=analysis_size, flow_preset=flow_preset)
-    clip.flow.prefetch()  # every metric needs every flow pair: compute them in parallel
-    values = run_metrics(clip, selected)
+    if threads is not None and threads < 1:
+        raise SpacetimeError(f"threads must be >= 1, got {threads}")
+    clip.flow.prefetch(threads)  # every metric needs every flow pair: compute them in parallel
+    values = run_metrics(clip, selected, threads)
     return {name: MetricSeries(values[name]) for name in selected}
 
 

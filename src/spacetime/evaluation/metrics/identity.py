@@ -1,4 +1,4 @@
-"""``identity_drift``: how far tracked regions have moved away from their first appearance."""
+"""``identity_drift``: how far content that stays tracked has moved away from its first look."""
 
 from __future__ import annotations
 
@@ -6,12 +6,21 @@ import cv2
 import numpy as np
 
 from spacetime.evaluation.metrics.context import AnalysisClip
-from spacetime.evaluation.metrics.tracks import sample, track
+from spacetime.evaluation.metrics.tracks import sample, seed_points
 
 REGIONS = 4
 """Track changes are averaged over a REGIONS x REGIONS grid of frame regions."""
 
 LAB_TO_8BIT = np.array([255.0 / 100.0, 1.0, 1.0], np.float32)
+
+ABRUPT_MADS = 3.0
+"""A one-frame descriptor change more than ABRUPT_MADS robust standard deviations (1.4826 MAD)
+above the frame's median change ends a track (:func:`abrupt`) ..."""
+
+ABRUPT_MIN = 10.0
+"""... if it is also above ABRUPT_MIN Lab levels: two different surfaces differ by tens of
+levels, while a look that drifts by 10 levels within one frame is no longer a slow drift (a
+clip with almost no noise must not end tracks on small changes)."""
 
 PATCH_RADIUS = 2.0
 """Half-size of a tracked patch, in percent of the image diagonal (~7 px at 256x256)."""
@@ -54,46 +63,101 @@ def regional_drift(diff: np.ndarray, points: np.ndarray, height: int, width: int
     return float((change * counts).sum() / counts.sum())
 
 
-def identity_drift(clip: AnalysisClip) -> np.ndarray:
-    """Appearance change of tracked patches since their first appearance, ``(T - 1,)``.
+def abrupt(steps: np.ndarray) -> np.ndarray:
+    """``(N,)`` bool: the tracks whose one-frame descriptor change ``steps`` ``(N, 4)`` is an
+    outlier among this frame's (Hampel's rule, :data:`ABRUPT_MADS` robust deviations above
+    the median size of a change, at least :data:`ABRUPT_MIN` levels). Drift is gradual; a
+    surface that changes its look at once has been covered, uncovered or slipped off."""
+    steps = steps - np.median(steps, axis=0)  # a change every track shares is not abrupt
+    size = np.linalg.norm(steps[:, :3], axis=-1) + np.abs(steps[:, 3])
+    median = float(np.median(size))
+    spread = 1.4826 * float(np.median(np.abs(size - median)))
+    return size > max(median + ABRUPT_MADS * spread, ABRUPT_MIN)
 
-    Patches seeded on a grid are carried along the flow (:func:`~.tracks.track`). A patch is
-    described by its mean colour (CIE Lab, 8-bit levels) and its texture contrast (standard
-    deviation of L) over a 3x3 lattice of points (:func:`patch_statistics`): statistics that
-    a sub-pixel tracking error barely moves. For each track alive for at least one frame, the
-    change of its descriptor on frame ``t + 1`` since the frame where it started is taken;
-    the median change over all tracks (a global exposure or white-balance change) is removed,
-    and entry ``t`` is the :func:`regional_drift` of these changes, in 8-bit Lab levels.
-    Because the reference is the *first* appearance, a slow drift that no frame-to-frame
-    metric notices accumulates here; 0 means every surface keeps its look.
+
+class _Descriptors:
+    """Patch descriptors (:func:`patch_statistics`) of the frames of ``clip`` at given points.
+
+    Colours are read from a copy downscaled by ~radius / 2 (area averaging = the smoothing
+    over the lattice spacing), much cheaper than blurring the full frame; the Lab copy of
+    the last frame asked for is kept, as each frame is described twice (tracks that go on,
+    tracks that start again)."""
+
+    def __init__(self, clip: AnalysisClip) -> None:
+        self.clip = clip
+        radius = PATCH_RADIUS * clip.diagonal / 100.0
+        factor = max(1.0, radius / 2.0)
+        height, width = clip.rgb.shape[1:3]
+        self.small = (max(1, round(width / factor)), max(1, round(height / factor)))
+        self.scale = np.array([self.small[0] / width, self.small[1] / height], np.float32)
+        self.offsets = patch_offsets(radius) * self.scale  # (9, 2) in downscaled pixels
+        self._frame, self._lab = -1, np.zeros(0, np.float32)
+
+    def __call__(self, t: int, points: np.ndarray) -> np.ndarray:
+        if t != self._frame:
+            rgb = cv2.resize(self.clip.rgb[t], self.small, interpolation=cv2.INTER_AREA)
+            lab = cv2.cvtColor(rgb.astype(np.float32) / 255.0, cv2.COLOR_RGB2LAB)
+            self._frame, self._lab = t, lab * LAB_TO_8BIT  # OpenCV's float Lab to 8-bit levels
+        scaled = (points + 0.5) * self.scale - 0.5  # (N, 2) in downscaled pixels
+        return patch_statistics(self._lab, scaled, self.offsets)  # (N, 4)
+
+
+def identity_drift(clip: AnalysisClip) -> np.ndarray:
+    """Appearance change of content since it was first tracked, ``(T - 1,)`` in 8-bit Lab
+    levels.
+
+    Patches seeded on a grid are carried along the forward flow. A patch is described by
+    its mean colour (CIE Lab, 8-bit levels) and its texture contrast (standard deviation of
+    L) over a 3x3 lattice of points (:func:`patch_statistics`): statistics that a sub-pixel
+    tracking error barely moves. Drift is measured only on content that *stays tracked*: a
+    track ends, and its slot starts a new one at its seed on the next frame, when its point
+    leaves the frame, fails the forward-backward test (it is being covered or uncovered) or
+    its descriptor changes abruptly in one frame (:func:`abrupt`: it slipped onto another
+    surface, or something passed over it). Content that enters, leaves or is revealed thus
+    starts a new track instead of counting as a change. For every track alive for at least
+    one frame, the change of its descriptor since its first frame is taken; the median
+    change over all tracks (a global exposure or white-balance change) is removed, and
+    entry ``t`` is the :func:`regional_drift` of these changes on frame ``t + 1``. Because
+    the reference is the first appearance, a slow drift that no frame-to-frame metric
+    notices accumulates here; 0 means every tracked surface keeps its look. Natural effects
+    it does not ignore: a surface that really changes its look slowly (walking into shade,
+    a slow dimming of part of the scene).
     """
-    tracks = track(clip)
-    radius = PATCH_RADIUS * clip.diagonal / 100.0
-    # Colours are read from a copy downscaled by ~radius / 2 (area averaging = the smoothing
-    # over the lattice spacing), which is much cheaper than blurring the full frame.
-    factor = max(1.0, radius / 2.0)
-    height, width = clip.rgb.shape[1:3]
-    small = (max(1, round(width / factor)), max(1, round(height / factor)))
-    scale = np.array([small[0] / width, small[1] / height], np.float32)
-    offsets = patch_offsets(radius) * scale  # (9, 2) in downscaled pixels
-    reference = np.zeros((tracks.positions.shape[1], 4), np.float32)
-    age = tracks.age
+    describe = _Descriptors(clip)
+    height, width = clip.gray.shape[1:]
+    seeds = seed_points(height, width)
+    positions = seeds.copy()
+    reference = describe(0, positions)
+    previous = reference.copy()
+    age = np.zeros(len(seeds), np.int64)
     out = np.zeros(clip.num_transitions)
-    for t in range(clip.num_frames):
-        rgb = cv2.resize(clip.rgb[t], small, interpolation=cv2.INTER_AREA)
-        lab = cv2.cvtColor(rgb.astype(np.float32) / 255.0, cv2.COLOR_RGB2LAB)
-        lab *= LAB_TO_8BIT  # OpenCV's float Lab (L 0..100, a/b ~ -127..127) to 8-bit levels
-        points = (tracks.positions[t] + 0.5) * scale - 0.5  # (N, 2) in downscaled pixels
-        descriptor = patch_statistics(lab, points, offsets)  # (N, 4)
-        reborn = tracks.born[t]
-        reference[reborn] = descriptor[reborn]
-        if t == 0:
-            continue
-        old = age[t] > 0
+    for t in range(clip.num_transitions):
+        pair = clip.flow[t]
+        moved = positions + sample(pair.forward, positions)  # (N, 2) on frame t + 1
+        inside = (
+            (moved[:, 0] >= 0)
+            & (moved[:, 0] <= width - 1)
+            & (moved[:, 1] >= 0)
+            & (moved[:, 1] <= height - 1)
+        )
+        rows = np.clip(np.round(positions[:, 1]).astype(int), 0, height - 1)
+        cols = np.clip(np.round(positions[:, 0]).astype(int), 0, width - 1)
+        moved = np.where(inside[:, None], moved, seeds)
+        descriptor = describe(t + 1, moved)
+        kept = inside & pair.valid[rows, cols] & ~abrupt(descriptor - previous)
+        age = np.where(kept, age + 1, 0)
+        old = age > 0
         if old.any():
             diff = descriptor[old] - reference[old]  # (n, 4)
             # A change shared by most tracks (camera exposure, white balance, focus) is not a
             # change of identity: remove the median change over tracks.
             diff -= np.median(diff, axis=0)
-            out[t - 1] = regional_drift(diff, tracks.positions[t][old], height, width)
+            out[t] = regional_drift(diff, moved[old], height, width)
+        # Ended tracks start again at their seeds, described there.
+        positions = np.where(kept[:, None], moved, seeds)
+        fresh = ~kept
+        if fresh.any():
+            descriptor[fresh] = describe(t + 1, positions[fresh])
+            reference[fresh] = descriptor[fresh]
+        previous = descriptor
     return out

@@ -31,7 +31,7 @@ import numpy as np
 
 from spacetime import __version__
 from spacetime.errors import SpacetimeError
-from spacetime.evaluation.report.evaluate import MOTION_METRIC, VideoReport
+from spacetime.evaluation.report.schema import MOTION_METRIC, VideoReport
 
 __all__ = [
     "FROZEN_THRESHOLD",

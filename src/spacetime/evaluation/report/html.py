@@ -16,8 +16,8 @@ from typing import Any
 
 from spacetime import __version__
 from spacetime.evaluation.report.compare import Comparison
-from spacetime.evaluation.report.evaluate import MOTION_METRIC, VideoReport, write_text
 from spacetime.evaluation.report.plots import comparison_plot_png, data_uri, metric_plot_png
+from spacetime.evaluation.report.schema import MOTION_METRIC, FailedVideo, VideoReport, write_text
 from spacetime.evaluation.report.table import format_value, oracle_columns, video_labels
 
 __all__ = ["compare_html", "eval_html", "write_html"]
@@ -157,9 +157,25 @@ def _video_section(report: VideoReport, anchor: str) -> str:
     return "\n".join(parts)
 
 
-def eval_html(reports: Sequence[VideoReport], *, title: str = "spacetime eval") -> str:
-    """The ``spacetime eval`` page: a summary of every clip, then one section per clip."""
+def _failed_section(failed: Sequence[FailedVideo]) -> str:
+    if not failed:
+        return ""
+    rows = [[f.video, f.error] for f in failed]
+    return f"<h3 class='worst'>{len(failed)} video(s) could not be scored</h3>" + _table(
+        ["video", "reason"], rows
+    )
+
+
+def eval_html(
+    reports: Sequence[VideoReport],
+    *,
+    title: str = "spacetime eval",
+    failed: Sequence[FailedVideo] = (),
+) -> str:
+    """The ``spacetime eval`` page: the files that could not be scored (if any), a summary of
+    every clip, then one section per clip."""
     body = [
+        _failed_section(failed),
         "<p>Failure metrics are 0 for a perfect video and grow with the failure; "
         "<code>dynamic_degree</code> is the amount of motion. Red: the worst clip per metric. "
         "A metric's worst transition <i>i → i+1</i> is marked on frame <i>i+1</i>.</p>",

@@ -16,11 +16,12 @@ from rich.measure import Measurement
 from rich.table import Table
 
 from spacetime.evaluation.report.compare import Comparison
-from spacetime.evaluation.report.evaluate import MOTION_METRIC, VideoReport
+from spacetime.evaluation.report.schema import MOTION_METRIC, FailedVideo, VideoReport
 
 __all__ = [
     "compare_table",
     "eval_tables",
+    "failed_table",
     "format_value",
     "oracle_columns",
     "print_tables",
@@ -152,6 +153,16 @@ def eval_tables(reports: Sequence[VideoReport]) -> list[Table]:
             oracle.add_row(labels[id(report)], *cells)
         tables.append(oracle)
     return tables
+
+
+def failed_table(failed: Sequence[FailedVideo]) -> Table:
+    """The files that could not be scored, each with its reason."""
+    table = _table(f"{len(failed)} video(s) could not be scored")
+    table.add_column("video", no_wrap=True)
+    table.add_column("reason", justify="left")
+    for failure, label in zip(failed, short_names([f.video for f in failed]), strict=True):
+        table.add_row(label, failure.error)
+    return table
 
 
 def compare_table(comparison: Comparison) -> Table:
