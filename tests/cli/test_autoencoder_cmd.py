@@ -14,6 +14,7 @@ from helpers import run_cli
 from spacetime.data import shapes
 from spacetime.data.transforms import to_model_range
 from spacetime.models.autoencoder import build_autoencoder, load_autoencoder, psnr
+from spacetime.training.config import config_file
 from spacetime.video import read_video, write_mp4
 
 TINY = ["size=32", "clip_frames=4", "crop=16", "train_clips=4", "eval_clips=2", "scaling_clips=2"]
@@ -63,8 +64,8 @@ def test_train_autoencoder_prints_psnr_and_writes_the_run(tmp_path: Path, capsys
 
 
 def test_dry_run_prints_the_resolved_recipe(tmp_path: Path, capsys) -> None:
-    recipe = Path(__file__).resolve().parents[2] / "configs" / "autoencoder-shapes.yaml"
-    argv = ["train-autoencoder", "--out", str(tmp_path / "x"), "--config", str(recipe)]
+    recipe = config_file("autoencoder-shapes")  # a bundled recipe, named
+    argv = ["train-autoencoder", "--out", str(tmp_path / "x"), "--config", "autoencoder-shapes"]
     code, stdout, stderr = run_cli(
         [*argv, "--preset", "shapes-f8", "--steps", "7", "--dry-run"], capsys
     )

@@ -11,6 +11,7 @@ import pytest
 from spacetime.data import shapes
 from spacetime.pipelines import default
 from spacetime.pipelines.video_pipeline import VideoPipeline
+from spacetime.training.config import load_preset
 
 FOLDER = default.BUNDLED_MODEL_DIR
 MAX_BYTES = 40 * 2**20  # "a few tens of MB at most"
@@ -35,7 +36,8 @@ def test_the_model_is_bundled_and_small() -> None:
 
 def test_it_is_the_recipe_the_model_card_names(bundled: VideoPipeline) -> None:
     card = json.loads((FOLDER / "model_card.json").read_text(encoding="utf-8"))
-    assert card["recipe"] == "configs/default-shapes.yaml"
+    assert card["recipe"] == "spacetime/configs/default-shapes.yaml"
+    assert load_preset("default-shapes").data.frames == card["frames"]  # shipped with it
     assert bundled.sample_frames == card["frames"] == 16
     assert bundled.sample_size == (card["size"], card["size"]) == (64, 64)
     assert bundled.autoencoder is not None and bundled.autoencoder.spatial_factor == 4

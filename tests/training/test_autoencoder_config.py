@@ -8,6 +8,7 @@ import pytest
 
 from spacetime.errors import SpacetimeError
 from spacetime.training.autoencoder_config import AutoencoderTrainConfig, load_autoencoder_config
+from spacetime.training.config import preset_dir
 
 
 @pytest.mark.parametrize(
@@ -27,5 +28,8 @@ def test_bad_config_values_name_the_key(items, message) -> None:
 
 
 def test_shipped_recipe_file_matches_the_defaults() -> None:
-    recipe = Path(__file__).resolve().parents[2] / "configs" / "autoencoder-shapes.yaml"
-    assert load_autoencoder_config(recipe) == AutoencoderTrainConfig()
+    recipe = preset_dir() / "autoencoder-shapes.yaml"  # inside the installed package
+    assert load_autoencoder_config(Path(str(recipe))) == AutoencoderTrainConfig()
+    assert load_autoencoder_config("autoencoder-shapes") == AutoencoderTrainConfig()  # by name
+    with pytest.raises(SpacetimeError, match="nor is it a bundled recipe: autoencoder-shapes"):
+        load_autoencoder_config("autoencoder-nope")

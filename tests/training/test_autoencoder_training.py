@@ -11,15 +11,19 @@ import torch
 import yaml
 from safetensors.torch import load_file
 
+from helpers import assert_same_state
 from spacetime.data import shapes
 from spacetime.errors import SpacetimeError
 from spacetime.models.autoencoder import build_autoencoder, load_autoencoder
 from spacetime.training.autoencoder import (
+    AutoencoderTrainer,
     FramePool,
     evaluate_autoencoder,
     load_autoencoder_config,
     train_autoencoder,
 )
+from spacetime.training.checkpoint import find_checkpoint, load_state
+from spacetime.training.loop import TrainingDivergedError
 from spacetime.video import write_mp4
 
 # 32x32 ShapesWorld clips of 4 frames, 16x16 crops: a step costs a few ms of CPU.
@@ -101,10 +105,22 @@ def test_resume_refuses_a_changed_recipe(tmp_path: Path) -> None:
     config = load_autoencoder_config(None, [*TINY, "steps=2"])
     train_autoencoder(config, tmp_path, stop_at=1)
     changed = load_autoencoder_config(None, [*TINY, "steps=2", "optim.lr=1e-3"])
-    with pytest.raises(SpacetimeError, match="different optim"):
+    with pytest.raises(SpacetimeError, match=r"different config \(optim.lr changed\)"):
         train_autoencoder(changed, tmp_path)
     longer = load_autoencoder_config(None, [*TINY, "steps=3"])  # more steps: allowed
     assert train_autoencoder(longer, tmp_path)["step"] == 3
+
+
+def test_nan_loss_stops_and_keeps_the_last_checkpoint(tmp_path: Path) -> None:
+    trainer = AutoencoderTrainer(load_autoencoder_config(None, [*TINY, "steps=4"]), tmp_path)
+    trainer.train(stop_at=2)
+    before = load_state(find_checkpoint(tmp_path))
+    with torch.no_grad():  # weights blown up, as after a too-large step
+        trainer.autoencoder.vae.encoder.conv_in.weight.fill_(float("nan"))
+    with pytest.raises(TrainingDivergedError, match=r"loss is nan at step 2.*\(step 2\)"):
+        trainer.train()
+    assert trainer.step == 2
+    assert_same_state(before, load_state(find_checkpoint(tmp_path)))
 
 
 def test_frame_pool_batches_are_seeded_crops() -> None:

@@ -8,6 +8,7 @@ import pytest
 import torch
 import yaml
 
+import spacetime
 from spacetime.errors import SpacetimeError
 from spacetime.models import build_model
 from spacetime.training.config import (
@@ -20,6 +21,7 @@ from spacetime.training.config import (
     list_presets,
     load_config,
     load_preset,
+    preset_dir,
     validate_config,
 )
 
@@ -44,6 +46,10 @@ def test_every_shipped_preset_loads_and_validates() -> None:
         with torch.device("meta"):  # the model preset and its overrides exist (no memory)
             build_model(config.model.name, text_dim=config.text.dim, **config.model.overrides)
     assert load_preset("shapes-dit-small").model.name.startswith("dit")
+    # They are package data: inside the spacetime package, not found by walking up the tree.
+    package = Path(spacetime.__file__).parent
+    assert Path(str(preset_dir())) == package / "configs"
+    assert load_config(None, "shapes-tiny") == load_preset("shapes-tiny")  # --config NAME
 
 
 def test_unknown_preset_lists_valid_names(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

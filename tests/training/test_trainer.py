@@ -83,6 +83,25 @@ def test_stop_and_resume_is_bit_exact(straight_run: Path, tmp_path: Path) -> Non
     assert video.shape == (1, 4, 32, 32, 3) and video.dtype.name == "uint8"
 
 
+def test_checkpoint_layout_is_what_earlier_runs_resume_from(straight_run: Path) -> None:
+    """The files, meta keys and tensor names a resume reads: changing them would strand every
+    run started by an earlier version (its checkpoint could not be resumed)."""
+    folder = straight_run / "checkpoint"
+    assert sorted(p.name for p in (folder / "state").iterdir()) == [
+        "ema.safetensors", "model.safetensors", "optimizer.json", "optimizer.safetensors",
+        "trainer.json",
+    ]  # fmt: skip
+    assert (folder / "COMPLETE").is_file() and (folder / "pipeline" / "model_index.json").is_file()
+    state = load_state(folder)
+    assert set(state.meta) == {"step", "seed", "clips_seen", "ema_updates", "scheduler",
+                               "processes", "autoencoder", "init", "cpu_seconds"}  # fmt: skip
+    assert state.meta["clips_seen"] == 6 * 4 and state.meta["ema_updates"] == 6
+    assert set(state.ema) <= set(state.model)
+    assert {k.split(".")[0] for k in state.model} == {"denoiser", "text_encoder"}
+    trainer = Trainer(tiny(*RESUME), straight_run)  # names as the model has them
+    assert set(state.ema) == {k for k, p in trainer.system.named_parameters()}
+
+
 def test_resume_refuses_a_different_config(straight_run: Path) -> None:
     with pytest.raises(SpacetimeError, match=r"different config \(optim.lr changed\)"):
         Trainer(tiny(*RESUME, "optim.lr=0.1"), straight_run)

@@ -32,7 +32,10 @@ def train_autoencoder_cmd(
     ),
     seed: int | None = number_option(None, "--seed", kind=SEED, help="Run seed (all randomness)."),
     config: Path | None = typer.Option(
-        None, "--config", "-c", help="YAML recipe, e.g. configs/autoencoder-shapes.yaml."
+        None,
+        "--config",
+        "-c",
+        help="YAML recipe file, or a bundled one: autoencoder-shapes.",
     ),
     overrides: list[str] | None = typer.Option(
         None, "--set", "-s", help="Override a key: --set optim.lr=1e-3 (repeatable)."

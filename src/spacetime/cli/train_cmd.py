@@ -17,7 +17,10 @@ from spacetime.errors import SpacetimeError
 
 def train(
     preset: str | None = typer.Option(
-        None, "--preset", "-p", help="Named preset (configs/NAME.yaml), e.g. shapes-tiny."
+        None,
+        "--preset",
+        "-p",
+        help="Named preset (spacetime/configs/NAME.yaml), e.g. shapes-tiny.",
     ),
     config: Path | None = typer.Option(
         None, "--config", "-c", help="YAML config file (applied over --preset if both)."

@@ -19,6 +19,7 @@ Development checkouts do not hold the weights; :func:`load_default_pipeline` the
 from __future__ import annotations
 
 import os
+from importlib import resources
 from pathlib import Path
 
 import torch
@@ -30,8 +31,9 @@ from spacetime.pipelines.video_pipeline import VideoPipeline
 DEFAULT_MODEL_ENV = "SPACETIME_DEFAULT_MODEL"
 """Environment variable naming a pipeline folder to use instead of the bundled model."""
 
-BUNDLED_MODEL_DIR = Path(__file__).resolve().parents[1] / "assets" / "default_model"
-"""Where the bundled default pipeline lives inside the installed package."""
+BUNDLED_MODEL_DIR = Path(str(resources.files("spacetime") / "assets" / "default_model"))
+"""Where the bundled default pipeline lives inside the installed package (package data, found
+through :mod:`importlib.resources`: an installed wheel has it as a source checkout does)."""
 
 __all__ = [
     "BUNDLED_MODEL_DIR",

@@ -1,12 +1,13 @@
 """The recipe of an autoencoder training run: :class:`AutoencoderTrainConfig`, its loading
-from a YAML file and ``--set key=value`` overrides, its checks, and the resume check.
+from a YAML file and ``--set key=value`` overrides, and its checks.
 
 ::
 
-    config = load_autoencoder_config("configs/autoencoder-shapes.yaml", ["steps=200"])
+    config = load_autoencoder_config("autoencoder-shapes", ["steps=200"])  # a bundled recipe
 
-The training itself (data, loss, loop) is :mod:`spacetime.training.autoencoder`, which
-re-exports the names of this module.
+The training itself is :mod:`spacetime.training.autoencoder` (on the skeleton of
+:mod:`spacetime.training.loop`, which also refuses to resume a run with other settings than
+the :data:`RESUMABLE` ones); it re-exports the names of this module.
 """
 
 from __future__ import annotations
@@ -16,14 +17,13 @@ from pathlib import Path
 
 from spacetime.errors import SpacetimeError
 from spacetime.models.autoencoder import AUTOENCODER_PRESETS
-from spacetime.training.checkpoint import find_checkpoint
 from spacetime.training.config import OptimConfig
-from spacetime.training.dataclass_yaml import apply_overrides, dataclass_to_dict, merge, read_yaml
+from spacetime.training.dataclass_yaml import apply_overrides, merge, read_yaml
+from spacetime.training.presets import config_file
 
 __all__ = [
     "RESUMABLE",
     "AutoencoderTrainConfig",
-    "check_resume",
     "load_autoencoder_config",
     "validate_autoencoder_config",
 ]
@@ -41,6 +41,7 @@ class AutoencoderTrainConfig:
     frames_per_video: int = 64  # folder data: frames read from the start of each video
     crop: int = 32  # train on random crop x crop windows (0 = whole frames)
     batch_size: int = 16  # frames (crops) per optimizer step, over all processes
+    micro_batch_size: int = 0  # frames per forward pass per process (0 = batch_size / processes)
     steps: int = 1500  # optimizer steps in total
     optim: OptimConfig = field(
         default_factory=lambda: OptimConfig(
@@ -53,34 +54,44 @@ class AutoencoderTrainConfig:
     sample_posterior: bool = True  # decode z ~ q(z|x) (a VAE); False: the mean (an AE whose
     # KL term is then an L2 penalty on the latents), which trains faster with a tiny KL weight
     ema_decay: float = 0.999  # EMA of the weights (0 = publish the raw weights)
+    ema_warmup: bool = True  # decay ramps up as (1 + n) / (10 + n) early in training
     eval_clips: int = 8  # held-out clips for the PSNR (ShapesWorld: a fixed set for all runs)
     eval_every: int = 250  # steps between held-out PSNR log lines (0 = only at the end)
     scaling_clips: int = 32  # training clips used to estimate the latent scaling factor
     chunk_size: int = 16  # frames per forward pass when encoding / decoding whole clips
-    seed: int = 0  # every random stream is seeded from (seed, step)
+    seed: int = 0  # every random stream is seeded from (seed, step, shard)
     log_every: int = 50  # steps between lines of OUT/log.jsonl
     checkpoint_every: int = 250  # steps between checkpoints (always one at the end)
+    snapshot_every: int = 0  # steps between kept copies of the EMA autoencoder
+    # (OUT/snapshots/step_0001000/); 0 = keep only the latest checkpoint
     progress: bool = True  # progress bar with the loss
 
 
 # Keys a resumed run may change: bookkeeping only, the weights do not depend on them.
 RESUMABLE = frozenset(
-    {"steps", "log_every", "checkpoint_every", "eval_every", "eval_clips", "progress"}
+    {
+        "steps",
+        "log_every",
+        "checkpoint_every",
+        "snapshot_every",
+        "eval_every",
+        "eval_clips",
+        "progress",
+    }
 )
 
 
 def load_autoencoder_config(
     file: str | Path | None = None, overrides: list[str] | None = None
 ) -> AutoencoderTrainConfig:
-    """Defaults <- YAML ``file`` <- ``overrides`` (``key.sub=value``), checked.
+    """Defaults <- YAML ``file`` (a path, or a bundled recipe's name such as
+    ``autoencoder-shapes``) <- ``overrides`` (``key.sub=value``), checked.
 
     Unknown keys and badly typed values raise :class:`SpacetimeError` naming them.
     """
     config = AutoencoderTrainConfig()
     if file is not None:
-        path = Path(file)
-        if not path.is_file():
-            raise SpacetimeError(f"config file {path} does not exist")
+        path = config_file(file)
         config = merge(config, read_yaml(path), source=str(path))
     config = apply_overrides(config, overrides or [])
     validate_autoencoder_config(config)
@@ -98,7 +109,8 @@ def validate_autoencoder_config(config: AutoencoderTrainConfig) -> None:
     for key in (*positive, "eval_clips", "scaling_clips", "chunk_size", "log_every"):
         if getattr(config, key) < 1:
             raise SpacetimeError(f"{key} must be >= 1, got {getattr(config, key)}")
-    for key in ("crop", "eval_every", "checkpoint_every", "seed"):
+    non_negative = ("crop", "micro_batch_size", "eval_every", "checkpoint_every", "snapshot_every")
+    for key in (*non_negative, "seed"):
         if getattr(config, key) < 0:
             raise SpacetimeError(f"{key} must be >= 0, got {getattr(config, key)}")
     factor = 2 ** (len(AUTOENCODER_PRESETS[config.preset]["block_out_channels"]) - 1)
@@ -114,21 +126,3 @@ def validate_autoencoder_config(config: AutoencoderTrainConfig) -> None:
         raise SpacetimeError(f"ema_decay must be in [0, 1), got {config.ema_decay}")
     if min(config.kl_weight, config.edge_weight, config.mse_weight) < 0 or not config.optim.lr > 0:
         raise SpacetimeError("kl_weight, edge_weight, mse_weight must be >= 0 and optim.lr > 0")
-
-
-def check_resume(config: AutoencoderTrainConfig, out: Path) -> None:
-    """Refuse to resume the run in ``out`` with settings other than the :data:`RESUMABLE` ones;
-    raises :class:`SpacetimeError` naming the changed keys. A folder without a checkpoint or
-    ``config.yaml`` passes."""
-    saved = out / "config.yaml"
-    if find_checkpoint(out) is None or not saved.is_file():
-        return
-    before = dataclass_to_dict(merge(AutoencoderTrainConfig(), read_yaml(saved), source=str(saved)))
-    now = dataclass_to_dict(config)
-    changed = sorted(k for k in now if k not in RESUMABLE and now[k] != before.get(k))
-    if changed:
-        raise SpacetimeError(
-            f"{out} holds a run with different {', '.join(changed)}; use a new --out folder, "
-            "or rerun with the same settings to resume (only these may change: "
-            f"{', '.join(sorted(RESUMABLE))})"
-        )

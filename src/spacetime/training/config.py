@@ -4,7 +4,8 @@ One :class:`TrainConfig` describes a run completely (nanoGPT / edm2 style). It i
 three layers, each overriding the previous one:
 
 1. the dataclass defaults below (a comment on each says why),
-2. a named preset (``configs/<name>.yaml``) or a YAML file (``--config FILE``),
+2. a named preset (``spacetime/configs/<name>.yaml``, shipped in the package; ``spacetime train
+   --preset NAME --dry-run > my.yaml`` writes a copy to edit) or a YAML file (``--config FILE``),
 3. ``--set key.sub=value`` overrides, parsed as YAML values and checked against the field type.
 
 Nested sections merge key by key; dict-valued fields (``model.overrides``, ``masks.probs``,
@@ -20,7 +21,8 @@ also for latent-space runs.
 
 The merging, type checks and ``--set`` parsing are generic over dataclasses and live in
 :mod:`spacetime.training.dataclass_yaml`; ``apply_overrides``, ``config_to_dict`` and
-``parse_set`` are re-exported here.
+``parse_set`` are re-exported here, as are ``preset_dir``, ``config_file`` and ``PRESETS_ENV`` of
+:mod:`spacetime.training.presets` (where the YAML files live).
 """
 
 from __future__ import annotations
@@ -36,8 +38,10 @@ from spacetime.diffusion.masks import MASK_STRATEGIES, FrameMaskConfig
 from spacetime.errors import SpacetimeError
 from spacetime.training.dataclass_yaml import apply_overrides, merge, parse_set, read_yaml
 from spacetime.training.dataclass_yaml import dataclass_to_dict as config_to_dict
+from spacetime.training.presets import PRESETS_ENV, config_file, preset_dir, yaml_files
 
 __all__ = [
+    "PRESETS_ENV",
     "AutoencoderConfig",
     "DataConfig",
     "FinetuneConfig",
@@ -48,6 +52,7 @@ __all__ = [
     "TextConfig",
     "TrainConfig",
     "apply_overrides",
+    "config_file",
     "config_from_dict",
     "config_to_dict",
     "diff_configs",
@@ -222,42 +227,31 @@ RESUMABLE_KEYS = frozenset(
 )
 
 
-def preset_dir() -> Path:
-    """Directory of the named presets: ``$SPACETIME_CONFIGS`` or the repository's ``configs/``."""
-    env = os.environ.get("SPACETIME_CONFIGS")
-    if env:
-        return Path(env)
-    return Path(__file__).resolve().parents[3] / "configs"
-
-
 def list_presets() -> list[str]:
     """Names of the training presets (``configs/*.yaml`` without the suffix), sorted.
 
     ``configs/`` also holds recipes of other commands (e.g. the autoencoder's); only files
     that resolve to a :class:`TrainConfig` are training presets.
     """
-    directory = preset_dir()
-    if not directory.is_dir():
-        return []
     names = []
-    for path in sorted(directory.glob("*.yaml")):
+    for name, path in yaml_files().items():
         try:
             config_from_dict(read_yaml(path), source=str(path))
         except SpacetimeError:
             continue
-        names.append(path.stem)
+        names.append(name)
     return names
 
 
 def load_preset(name: str) -> TrainConfig:
     """The preset ``name`` (``configs/<name>.yaml``) over the defaults."""
-    path = preset_dir() / f"{name}.yaml"
+    path = yaml_files().get(name)
     names = list_presets()
-    if name not in names and path.is_file():  # a recipe of another command
+    if name not in names and path is not None:  # a recipe of another command
         raise SpacetimeError(
             f"{path} is not a training preset; training presets: {', '.join(names)}"
         )
-    if name not in names:
+    if path is None:
         raise SpacetimeError(
             f"unknown preset {name!r}; expected one of: {', '.join(names) or '(none found)'}"
         )
@@ -269,12 +263,11 @@ def load_config(
     file: str | Path | None = None,
     overrides: list[str] | None = None,
 ) -> TrainConfig:
-    """Resolve defaults <- preset <- YAML ``file`` <- ``overrides`` (``key.sub=value``)."""
+    """Resolve defaults <- preset <- YAML ``file`` (a path or a bundled recipe's name, see
+    :func:`config_file`) <- ``overrides`` (``key.sub=value``)."""
     config = load_preset(preset) if preset is not None else TrainConfig()
     if file is not None:
-        path = Path(file)
-        if not path.is_file():
-            raise SpacetimeError(f"config file {path} does not exist")
+        path = config_file(file)
         config = merge(config, read_yaml(path), source=str(path))
     return apply_overrides(config, overrides or [])
 
@@ -284,9 +277,10 @@ def config_from_dict(data: dict[str, Any], *, source: str = "config") -> TrainCo
     return merge(TrainConfig(), data, source=source)
 
 
-def dump_config(config: TrainConfig, path: str | Path | None = None) -> str:
-    """The config as YAML text; also written to ``path`` when given (atomically: a kill while
-    a resumed run rewrites it leaves the previous file, never an empty one)."""
+def dump_config(config: Any, path: str | Path | None = None) -> str:
+    """A config dataclass (:class:`TrainConfig` or another trainer's) as YAML text; also
+    written to ``path`` when given (atomically: a kill while a resumed run rewrites it leaves
+    the previous file, never an empty one)."""
     text = yaml.safe_dump(config_to_dict(config), sort_keys=False)
     if path is not None:
         target = Path(path)
@@ -296,8 +290,9 @@ def dump_config(config: TrainConfig, path: str | Path | None = None) -> str:
     return text
 
 
-def diff_configs(a: TrainConfig, b: TrainConfig) -> list[str]:
-    """Dotted keys whose values differ between ``a`` and ``b`` (dict fields as one key)."""
+def diff_configs(a: Any, b: Any) -> list[str]:
+    """Dotted keys whose values differ between the config dataclasses ``a`` and ``b`` (dict
+    fields as one key)."""
 
     def flat(d: dict[str, Any], prefix: str = "") -> dict[str, Any]:
         out: dict[str, Any] = {}

@@ -18,11 +18,14 @@ import math
 import types
 import typing
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import yaml
 
 from spacetime.errors import SpacetimeError
+
+if TYPE_CHECKING:
+    from importlib.resources.abc import Traversable
 
 __all__ = [
     "apply_overrides",
@@ -35,8 +38,9 @@ __all__ = [
 C = TypeVar("C")
 
 
-def read_yaml(path: Path) -> dict[str, Any]:
-    """The mapping in the YAML file ``path`` (``{}`` for an empty file)."""
+def read_yaml(path: Path | Traversable) -> dict[str, Any]:
+    """The mapping in the YAML file ``path`` (``{}`` for an empty file; a file of the package
+    read through :mod:`importlib.resources` is a ``Traversable``)."""
     try:
         data = yaml.safe_load(path.read_text())
     except OSError as err:

@@ -1,4 +1,4 @@
-"""The run log (``RUN/log.jsonl``) and periodic samples scored with the evaluator.
+"""The run log (``RUN/log.jsonl``), the step timer and periodic samples scored with the evaluator.
 
 Every ``sample_every`` steps the trainer generates a few clips from held-out prompts with the
 EMA pipeline, writes them to ``RUN/samples/step_0000500_0.gif``, and logs beside the loss the
@@ -9,9 +9,12 @@ shows what its caption says.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import math
 import os
+import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -19,7 +22,7 @@ import numpy as np
 
 from spacetime.video.writer import write_video
 
-__all__ = ["RunLog", "SampleMonitor"]
+__all__ = ["RunLog", "SampleMonitor", "StepTimer"]
 
 
 class RunLog:
@@ -70,6 +73,39 @@ def _finite(value: Any) -> Any:
     if isinstance(value, list):
         return [_finite(v) for v in value]
     return value
+
+
+class StepTimer:
+    """Wall time of the training steps since the last report, and the share of it spent outside
+    the network (reading the batch, the EMA update): what a faster data path could save."""
+
+    def __init__(self) -> None:
+        self.steps, self.total, self.outside = 0, 0.0, 0.0
+        self._begin = 0.0
+
+    def start(self) -> None:
+        self._begin = time.perf_counter()
+
+    def stop(self) -> None:
+        self.total += time.perf_counter() - self._begin
+        self.steps += 1
+
+    @contextlib.contextmanager
+    def overhead(self) -> Iterator[None]:
+        tic = time.perf_counter()
+        try:
+            yield
+        finally:
+            self.outside += time.perf_counter() - tic
+
+    def report(self) -> dict[str, float]:
+        """``{"step_seconds": mean wall per step, "overhead": outside share}``; then resets."""
+        out = {
+            "step_seconds": self.total / max(self.steps, 1),
+            "overhead": self.outside / max(self.total, 1e-9),
+        }
+        self.steps, self.total, self.outside = 0, 0.0, 0.0
+        return out
 
 
 class SampleMonitor:
