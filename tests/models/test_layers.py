@@ -96,3 +96,33 @@ def test_spatial_conv_returns_channels_last_memory_that_the_next_conv_reads_in_p
     assert h.permute(0, 2, 3, 4, 1).reshape(2, 4, 36, 4).data_ptr() == h.data_ptr()
     want = per_frame(lambda f: F.conv2d(f, second.weight, second.bias, 1, 1), h.contiguous())
     torch.testing.assert_close(second(h), want)
+
+
+FROZEN_INPUT_BACKWARD = """
+import torch
+from spacetime.models.layers import FrameGroupNorm, spatial_conv
+torch.manual_seed(0)
+frozen, norm = spatial_conv(4, 8).double().requires_grad_(False), FrameGroupNorm(4, 8).double()
+x = torch.randn(2, 4, 3, 6, 6, dtype=torch.float64)
+grads = []
+for layout in (torch.channels_last_3d, torch.contiguous_format):
+    h = frozen(x).contiguous(memory_format=layout)  # needs no grad; the norm's weights do
+    norm.zero_grad()
+    norm(h).square().sum().backward()
+    grads.append(norm.weight.grad.clone())
+assert torch.allclose(grads[0], grads[1], rtol=0, atol=1e-10), (grads[0] - grads[1]).abs().max()
+print("ok")
+"""
+
+
+def test_frame_group_norm_backward_after_frozen_channels_last_layers() -> None:
+    """Frozen spatial layers (finetune.spatial=frozen) hand the first trainable norm a
+    channels-last input that needs no gradient; torch's CPU kernel for that backward crashes,
+    so the norm must route around it. Run in a child process: a crash fails this test only."""
+    import subprocess
+    import sys
+
+    done = subprocess.run(
+        [sys.executable, "-c", FROZEN_INPUT_BACKWARD], capture_output=True, text=True, timeout=120
+    )
+    assert done.returncode == 0 and done.stdout.strip() == "ok", (done.returncode, done.stderr)

@@ -20,6 +20,24 @@ def modulate(x: torch.Tensor, shift: torch.Tensor, scale: torch.Tensor) -> torch
     return x * (1 + scale) + shift
 
 
+def needs_contiguous_input(x: torch.Tensor, weight: torch.Tensor | None) -> bool:
+    """True where ``F.group_norm`` must get a contiguous copy of ``x`` to run its backward.
+
+    PyTorch's CPU kernel for the backward of a channels-last group norm crashes the process
+    (segmentation fault, torch 2.13) when the input needs no gradient but the affine weights
+    do: exactly the first trainable norm after frozen layers (``finetune.spatial=frozen``, whose
+    frozen :class:`SpatialConv` outputs are channels-last). The contiguous kernel is fine.
+    """
+    return (
+        x.device.type == "cpu"
+        and torch.is_grad_enabled()
+        and not x.requires_grad
+        and weight is not None
+        and weight.requires_grad
+        and not x.is_contiguous()
+    )
+
+
 class FrameGroupNorm(nn.GroupNorm):
     """GroupNorm whose statistics are taken per frame of a ``(B, C, T, H, W)`` tensor.
 
@@ -32,6 +50,8 @@ class FrameGroupNorm(nn.GroupNorm):
         """``(B, C, T, H, W)`` -> same shape, normalised per (sample, frame, group)."""
         b, c, t, h, w = x.shape
         frames = x.transpose(1, 2).reshape(b * t, c, h, w)  # (B*T, C, H, W)
+        if needs_contiguous_input(frames, self.weight):
+            frames = frames.contiguous()
         out = F.group_norm(frames, self.num_groups, self.weight, self.bias, self.eps)
         return out.reshape(b, t, c, h, w).transpose(1, 2)  # (B, C, T, H, W)
 
