@@ -144,7 +144,7 @@ def test_user_warnings_are_one_line_each(
     vocabulary, window = sorted(warned, key=lambda line: "vocabulary" not in line)
     assert "prompt 'a purple circle zooms': 'purple', 'zooms' not in the model's" in vocabulary
     assert "8 frames is more than the 4 this model was trained on" in window
-    assert "generate_long" in window  # the long-video path is offered
+    assert "--long extend" in window and "generate_long" in window  # the long path is offered
     assert not [line for line in err if "Warning" in line or ".py:" in line]  # no Python format
     assert read_video(out).frames.shape[0] == 8  # it still does what was asked
 

@@ -11,13 +11,20 @@ Where the model comes from (first match wins):
    ``spacetime/assets/default_model``, or the folder named by the environment variable
    ``SPACETIME_DEFAULT_MODEL``. A development checkout without the bundled weights gets an
    error asking for ``--checkpoint``.
+
+Past the model's window: ``--long METHOD`` (:data:`spacetime.pipelines.long_video.LONG_METHODS`)
+makes ``--frames`` frames in windows of ``--window`` frames sharing ``--overlap``; without it a
+longer ``--frames`` is one window the model never saw. ``--cascade FILE`` runs a YAML-configured
+cascade (:mod:`spacetime.pipelines.cascade`) instead of a single pipeline.
 """
 
 from __future__ import annotations
 
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
+import numpy as np
 import typer
 
 from spacetime.cli.options import (
@@ -30,6 +37,9 @@ from spacetime.cli.options import (
     number_option,
 )
 from spacetime.errors import SpacetimeError
+
+if TYPE_CHECKING:
+    from spacetime.pipelines.long_video import LongVideo
 
 OUT_SUFFIXES = (".mp4", ".gif")
 
@@ -97,13 +107,26 @@ def generate(
         "(oracle adherence for ShapesWorld captions, then the coherence metrics).",
     ),
     device: str = typer.Option("cpu", help="torch device, e.g. cpu, cuda, cuda:1, mps."),
+    long: str | None = typer.Option(
+        None,
+        "--long",
+        help="Make --frames frames in windows: extend, guided, noisy, sliding or keyframes "
+        "(see the README, 'Long videos').",
+    ),
+    window: int | None = typer.Option(
+        None, help="--long: frames per network call (default: the model's clip length)."
+    ),
+    overlap: int | None = typer.Option(
+        None, help="--long: frames consecutive windows share (default: half the window)."
+    ),
+    cascade: Path | None = typer.Option(
+        None, help="A cascade YAML (base -> long video -> super-resolution); no --checkpoint."
+    ),
 ) -> None:
     """Generate videos from a text prompt with a trained model."""
-    import numpy as np
     import torch
 
     from spacetime.data.image_folder import read_image
-    from spacetime.pipelines.video_pipeline import VideoPipeline
     from spacetime.video.writer import write_video
 
     if seed + num * best_of - 1 > SEED_LIMIT:
@@ -112,26 +135,30 @@ def generate(
             f"{SEED_LIMIT}"
         )
     paths = output_paths(out, num)
+    settings = long_settings(long, window, overlap)
+    if cascade is not None and checkpoint is not None:
+        raise SpacetimeError("--cascade names its own models; drop --checkpoint")
     first = read_image(image) if image is not None else None
-    folder = resolve_pipeline(checkpoint)
     try:
         torch_device = torch.device(device)
     except RuntimeError:
         raise SpacetimeError(f"--device {device!r} is not a torch device") from None
     started = time.perf_counter()
-    pipe = VideoPipeline.from_pretrained(folder, device=torch_device)
-    candidates = pipe(
-        [prompt] * (num * best_of),
-        seeds=[seed + i for i in range(num * best_of)],
-        frames=frames,
-        size=size,
-        steps=steps,
-        guidance=guidance,
-        sampler=sampler,
-        image=first,
-        batch_size=batch_size,
-    )  # uint8 (num * best_of, T, H, W, 3): video i's variants are rows i*N .. i*N + N-1
-    videos = candidates
+    sampling = {"steps": steps, "guidance": guidance, "sampler": sampler}
+    count = num * best_of  # video i's variants are rows i*N .. i*N + N-1
+    prompts, seeds = [prompt] * count, [seed + i for i in range(count)]
+    if cascade is not None:
+        from spacetime.pipelines.cascade import Cascade
+
+        folder = cascade
+        candidates = Cascade.from_yaml(cascade).run(
+            prompts, seeds, device=torch_device, image=first, frames=frames, long=settings
+        )
+    else:
+        folder = resolve_pipeline(checkpoint)
+        candidates = _sample(folder, torch_device, prompts, seeds, frames, size, first, settings,
+                             batch_size, sampling)  # fmt: skip
+    videos = candidates  # uint8 (num * best_of, T, H, W, 3)
     if best_of > 1:
         from spacetime.pipelines.best_of import rank_variants
 
@@ -153,6 +180,48 @@ def generate(
         typer.echo(f"wrote {path} ({t} frames, {w}x{h}, {fps:g} fps)")
     made = f"{num} video(s)" + (f", each the best of {best_of}," if best_of > 1 else "")
     typer.echo(f"generated {made} from {folder} in {elapsed:.1f} s")
+
+
+def long_settings(long: str | None, window: int | None, overlap: int | None) -> LongVideo | None:
+    """The ``--long`` settings (None without ``--long``); ``--window`` / ``--overlap`` need it."""
+    from spacetime.pipelines.long_video import LONG_METHODS, LongVideo
+
+    if long is None:
+        if window is not None or overlap is not None:
+            raise SpacetimeError("--window and --overlap apply to --long; add --long METHOD")
+        return None
+    if long not in LONG_METHODS:
+        raise SpacetimeError(f"--long {long!r}: expected one of {', '.join(LONG_METHODS)}")
+    return LongVideo(long, window=window, overlap=overlap)
+
+
+def _sample(
+    folder: Path,
+    device: Any,
+    prompts: list[str],
+    seeds: list[int],
+    frames: int | None,
+    size: int | None,
+    first: np.ndarray | None,
+    settings: LongVideo | None,
+    batch_size: int | None,
+    sampling: dict[str, Any],
+) -> np.ndarray:
+    """uint8 (num, T, H, W, 3) from the pipeline in ``folder``: one window, or ``--long``."""
+    from spacetime.pipelines.long_video import generate_long
+    from spacetime.pipelines.video_pipeline import VideoPipeline
+
+    pipe = VideoPipeline.from_pretrained(folder, device=device)
+    if settings is None:
+        return pipe(prompts, seeds=seeds, frames=frames, size=size, image=first,
+                    batch_size=batch_size, **sampling)  # fmt: skip
+    chunk = batch_size or len(prompts)
+    return np.concatenate([
+        generate_long(pipe, prompts[lo : lo + chunk], seeds=seeds[lo : lo + chunk],
+                      total_frames=frames or pipe.sample_frames, settings=settings, size=size,
+                      image=first, **sampling)
+        for lo in range(0, len(prompts), chunk)
+    ])  # fmt: skip
 
 
 def register(app: typer.Typer) -> None:

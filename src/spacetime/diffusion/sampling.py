@@ -122,15 +122,23 @@ def _own_tokens(text: TextEmbedding | None, row: int) -> TextEmbedding | None:
 
 
 def _per_sample(
-    make: Callable[[TextEmbedding | None, FrameCondition | None], Callable[..., torch.Tensor]],
+    make: Callable[..., Callable[..., torch.Tensor]],
     text: TextEmbedding | None,
     frames: FrameCondition | None,
     batch: int,
+    model: Denoiser,
 ) -> Callable[[torch.Tensor, torch.Tensor], torch.Tensor]:
-    """``denoise(x, t)`` that runs ``make(text_i, frames_i)(x_i, t_i)`` for each sample alone
-    and stacks the results: the same kernels, hence the same bits, as a batch of one."""
+    """``denoise(x, t)`` that runs ``make(text_i, frames_i, model_i)(x_i, t_i)`` for each sample
+    alone and stacks the results: the same kernels, hence the same bits, as a batch of one.
+    ``model_i`` is ``model.rows(slice(i, i + 1))`` for a denoiser wrapper that holds per-sample
+    state of its own (e.g. :class:`~spacetime.diffusion.context.ReconstructionGuidance`)."""
+    rows = getattr(model, "rows", None)
     calls = [
-        make(_own_tokens(text, i), None if frames is None else frames.index(slice(i, i + 1)))
+        make(
+            _own_tokens(text, i),
+            None if frames is None else frames.index(slice(i, i + 1)),
+            model if rows is None else rows(slice(i, i + 1)),
+        )
         for i in range(batch)
     ]
 
@@ -157,6 +165,7 @@ def sample(
     progress: bool = True,
     device: torch.device | str | None = None,
     dtype: torch.dtype | None = None,
+    noise: torch.Tensor | None = None,
 ) -> torch.Tensor:
     """Sample ``len(seeds)`` videos of shape ``shape = (C, T, H, W)`` from ``model``.
 
@@ -178,6 +187,8 @@ def sample(
         progress: show a tqdm bar.
         device, dtype: where and in what precision the network runs (default: the model's).
             The sampler state stays float32 (float64 when ``dtype`` is float64).
+        noise: the initial noise ``(B, C, T, H, W)`` (standard normal) instead of the draw from
+            ``seeds`` (e.g. FreeNoise's rescheduled noise); the seeds still drive DDPM's noise.
 
     Returns:
         ``(B, C, T, H, W)`` samples in the objective's data space (``[-1, 1]`` for pixels).
@@ -216,7 +227,11 @@ def sample(
     generators = [torch.Generator("cpu").manual_seed(s) for s in seeds]
     # σ_max-scaled noise for Euler's variance-exploding state; 1 for the others
     init_sigma = getattr(scheduler, "init_noise_sigma", 1.0)
-    x = _initial_noise(generators, shape).to(device, state_dtype) * init_sigma
+    if noise is None:
+        noise = _initial_noise(generators, shape)
+    elif tuple(noise.shape) != (batch, *shape):
+        raise SpacetimeError(f"noise has shape {tuple(noise.shape)}; expected {(batch, *shape)}")
+    x = noise.to(device, state_dtype) * init_sigma
     if frames is not None:
         x = frames.apply(x)
 
@@ -224,17 +239,17 @@ def sample(
     model_frames = None if frames is None else FrameCondition(frames.mask, frames.values.to(dtype))
 
     def make(
-        text: TextEmbedding | None, frames: FrameCondition | None
+        text: TextEmbedding | None, frames: FrameCondition | None, net: Denoiser = model
     ) -> Callable[[torch.Tensor, torch.Tensor], torch.Tensor]:
         """The (guided) network call for a batch with this text and these frames."""
         if use_cfg:
             assert text is not None and null_text is not None
             null = null_text.index(slice(0, text.tokens.shape[0]))
-            return _guided(model, text, null, frames, scale, guidance_rescale)
-        return lambda x_in, t: model(x_in, t, text=text, frames=frames)
+            return _guided(net, text, null, frames, scale, guidance_rescale)
+        return lambda x_in, t: net(x_in, t, text=text, frames=frames)
 
     if device.type == "cpu":  # exact batch invariance (module docstring)
-        denoise = _per_sample(make, text, model_frames, batch)
+        denoise = _per_sample(make, text, model_frames, batch, model)
     else:
         denoise = make(text, model_frames)
 

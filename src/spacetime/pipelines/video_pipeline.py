@@ -382,8 +382,9 @@ def beyond_window(frames: int, trained: int) -> str:
     return (
         f"{frames} frames is more than the {trained} this model was trained on: they are "
         f"sampled as one {frames}-frame window, which it never saw, so motion and identity "
-        f"may fall apart; for a longer video, extend it {trained} frames at a time with "
-        "spacetime.pipelines.generate_long"
+        f"may fall apart; for a longer video, make it {trained} frames at a time with "
+        "`spacetime generate --long extend|guided|noisy|sliding|keyframes` "
+        "(spacetime.pipelines.generate_long)"
     )
 
 

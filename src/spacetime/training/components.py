@@ -242,6 +242,11 @@ def build_components(config: TrainConfig) -> Components:
     """Build every part of the run described by ``config`` (seeded by ``config.seed``)."""
     from spacetime.models import build_model
 
+    if config.super_resolution.factor > 1:  # a spatial super-resolution stage
+        from spacetime.training.super_resolution import build_sr_components
+
+        return build_sr_components(config)
+
     autoencoder = load_frozen_autoencoder(config.autoencoder)  # None: pixel space
     torch.manual_seed(config.seed)  # initial weights of the text encoder and the denoiser
     videos, images, validation = build_datasets(config)

@@ -49,6 +49,7 @@ __all__ = [
     "ModelConfig",
     "ObjectiveConfig",
     "OptimConfig",
+    "SuperResolutionConfig",
     "TextConfig",
     "TrainConfig",
     "apply_overrides",
@@ -172,6 +173,17 @@ class FinetuneConfig:
 
 
 @dataclass
+class SuperResolutionConfig:
+    """A spatial super-resolution stage (training/super_resolution.py); factor 1 = off."""
+
+    factor: int = 1  # >1: train an SR model from data.size / factor to data.size pixels
+    augment_max: float = 300.0  # conditioning augmentation: its level ~ U[0, this] in training
+    noise_level: float = 100.0  # the published pipeline's default augmentation at sampling
+    crop: int = 0  # train on random crops of this many pixels (0 = whole frames); the
+    # network is convolutional, so it samples whole frames anyway (SR3 / ESRGAN-style patches)
+
+
+@dataclass
 class TrainConfig:
     """A whole training run. ``batch_size`` is global: it does not change with the number
     of processes, and gradient accumulation = batch_size / (micro_batch_size * processes)."""
@@ -185,6 +197,7 @@ class TrainConfig:
     optim: OptimConfig = field(default_factory=OptimConfig)
     init: InitConfig = field(default_factory=InitConfig)  # start from trained weights
     finetune: FinetuneConfig = field(default_factory=FinetuneConfig)  # what trains
+    super_resolution: SuperResolutionConfig = field(default_factory=SuperResolutionConfig)
     batch_size: int = 16  # clips per optimizer step, over all processes and accumulation rounds
     micro_batch_size: int = 0  # clips per forward pass per process (0 = batch_size / processes)
     steps: int = 2000  # optimizer steps in total
@@ -399,6 +412,17 @@ def validate_config(config: TrainConfig) -> None:
         raise SpacetimeError(f"data.kind={config.data.kind} needs data.path (a directory)")
     if config.text.kind == "hf" and not config.text.path:
         raise SpacetimeError("text.kind=hf needs text.path (a local Hugging Face model directory)")
+    sr = config.super_resolution
+    if sr.factor < 1 or not 0 <= sr.augment_max < 1000 or not 0 <= sr.noise_level < 1000:
+        raise SpacetimeError(
+            f"super_resolution needs factor >= 1 and augment_max, noise_level in [0, 1000); "
+            f"got {sr.factor}, {sr.augment_max}, {sr.noise_level}"
+        )
+    if sr.crop < 0 or sr.crop % sr.factor or sr.crop > config.data.size:
+        raise SpacetimeError(
+            f"super_resolution.crop must be 0 or a multiple of the factor {sr.factor} up to "
+            f"data.size={config.data.size}; got {sr.crop}"
+        )
     if config.init.inflate and not config.init.path:
         raise SpacetimeError("init.inflate needs init.path (the per-frame model to inflate)")
     if config.finetune.spatial != "train" and not config.model.temporal:

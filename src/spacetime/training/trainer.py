@@ -50,6 +50,7 @@ from spacetime.training.monitor import SampleMonitor
 from spacetime.training.probe import TextUseProbe
 from spacetime.training.seeding import stream
 from spacetime.training.stages import apply_finetune, load_init, lr_scales
+from spacetime.training.super_resolution import build_system, is_super_resolution, sr_pipeline
 
 __all__ = ["Trainer", "TrainingDivergedError"]
 
@@ -92,9 +93,7 @@ class Trainer(TrainLoop):
             self.autoencoder_id = autoencoder_fingerprint(self.autoencoder)
             self.latents = LatentCache(self.autoencoder, config.autoencoder.cache_clips)
         self.init_id = load_init(self.parts.denoiser, self.parts.text_encoder, config.init)
-        system = DiffusionSystem(
-            self.parts.denoiser, self.parts.text_encoder, self.parts.objective
-        ).to(device)
+        system = build_system(config, self.parts).to(device)
         self.frozen = apply_finetune(system, config.finetune)
         self.probe: TextUseProbe | None = None  # built on first use (main process)
         self.start(system, lr_scales(system, config.finetune))
@@ -190,6 +189,8 @@ class Trainer(TrainLoop):
         )
         self.ema.copy_to(parts)
         parts.eval()
+        if is_super_resolution(self.config):
+            return sr_pipeline(self.config, parts)
         return VideoPipeline(
             parts.denoiser, parts.text_encoder, parts.objective, self.autoencoder,
             sample_frames=self.config.data.frames, sample_size=self.config.data.size,
