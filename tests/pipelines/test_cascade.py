@@ -37,6 +37,13 @@ def test_bad_cascade_files(tmp_path: Path, text: str, message: str) -> None:
         Cascade.from_yaml(_write(tmp_path, text))
 
 
+def test_bundled_cascade_by_name_and_missing_files(tmp_path: Path) -> None:
+    bundled = Cascade.from_yaml("cascade-shapes")  # spacetime/configs/cascade-shapes.yaml
+    assert bundled.frames == 128 and bundled.long.method == "keyframes"
+    with pytest.raises(SpacetimeError, match=r"nope\.yaml does not exist"):
+        Cascade.from_yaml(tmp_path / "nope.yaml")
+
+
 def _write(folder: Path, text: str) -> Path:
     path = folder / "cascade.yaml"
     path.write_text(text + "\n")

@@ -120,7 +120,9 @@ def generate(
         None, help="--long: frames consecutive windows share (default: half the window)."
     ),
     cascade: Path | None = typer.Option(
-        None, help="A cascade YAML (base -> long video -> super-resolution); no --checkpoint."
+        None,
+        help="A cascade YAML file or bundled recipe name, e.g. cascade-shapes "
+        "(base -> long video -> super-resolution); no --checkpoint.",
     ),
 ) -> None:
     """Generate videos from a text prompt with a trained model."""

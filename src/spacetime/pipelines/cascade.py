@@ -36,7 +36,6 @@ from typing import Any
 import numpy as np
 import yaml
 
-from spacetime.errors import SpacetimeError
 from spacetime.pipelines.long_video import (
     DEFAULT_CONTEXT_NOISE,
     DEFAULT_GUIDANCE_WEIGHT,
@@ -86,13 +85,13 @@ class Cascade:
 
     @classmethod
     def from_yaml(cls, path: str | Path) -> Cascade:
-        """Read a cascade YAML file (unknown keys are errors)."""
+        """Read a cascade YAML file (unknown keys are errors): a path, or the name of a bundled
+        recipe (``cascade-shapes`` = ``spacetime/configs/cascade-shapes.yaml``)."""
         from spacetime.training.dataclass_yaml import merge, read_yaml
+        from spacetime.training.presets import config_file
 
-        path = Path(path)
-        if not path.is_file():
-            raise SpacetimeError(f"cascade file {path} does not exist")
-        cascade = merge(cls(), read_yaml(path), source=str(path))
+        file = config_file(path)
+        cascade = merge(cls(), read_yaml(file), source=str(file))
         cascade.long.settings()  # checks the method and strengths now, not after stage 1
         return cascade
 

@@ -9,7 +9,7 @@ clip with that conditioning bound. Everything else (resume, EMA, checkpoints, ac
 processes) is the trainer's; the published pipeline is a
 :class:`~spacetime.pipelines.super_resolution.SuperResolutionPipeline`::
 
-    spacetime train --config configs/sr-shapes.yaml --out runs/sr
+    spacetime train --preset sr-shapes --out runs/sr
 """
 
 from __future__ import annotations
