@@ -60,7 +60,7 @@ def test_cascade_from_one_yaml(
         (["--long", "loop"], "--long 'loop': expected one of extend, guided, noisy"),
         (["--window", "4"], "--window and --overlap apply to --long"),
         (["--long", "extend", "--overlap", "4"], "overlap must be in [1, window=4)"),
-        (["--cascade", "{tmp}/none.yaml"], "cascade file"),
+        (["--cascade", "{tmp}/none.yaml"], "none.yaml does not exist"),
     ],
 )
 def test_bad_long_options_exit_2_with_one_line(

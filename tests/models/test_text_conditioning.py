@@ -68,7 +68,7 @@ def test_pooling_ignores_padding_and_other_rows() -> None:
     torch.testing.assert_close(pooled[2:], alone, rtol=0, atol=1e-6)  # no leak across rows
     # no text at all: the null token alone, the same fixed vector for every row
     null = context.pooled(*context(None, 2))
-    torch.testing.assert_close(null[0], null[1], rtol=0, atol=0)
+    torch.testing.assert_close(null[0], null[1], rtol=0, atol=1e-6)  # rows may round apart
     assert TextContext(D).pooled(*context(None, 2)) is None
 
 

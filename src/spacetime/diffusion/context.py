@@ -133,6 +133,10 @@ class ReconstructionGuidance:
     every objective is the output whose x0 estimate is ``x̃`` at ``z_t``.
     """
 
+    needs_grad = True
+    """The sampler must leave autograd on (no inference mode): the guidance differentiates the
+    network's output with respect to its input."""
+
     def __init__(
         self,
         model: Denoiser,

@@ -257,8 +257,10 @@ def sample(
     if was_training:
         model.eval()
     try:
-        # inference mode: no autograd bookkeeping (version counters, views) at all
-        with torch.inference_mode():
+        # inference mode: no autograd bookkeeping (version counters, views) at all, unless the
+        # denoiser differentiates itself (reconstruction guidance): then only no_grad
+        needs_grad = getattr(model, "needs_grad", False)
+        with torch.no_grad() if needs_grad else torch.inference_mode():
             for i, ts in enumerate(
                 tqdm(scheduler.timesteps, disable=not progress, desc=f"sampling ({sampler})")
             ):
