@@ -23,7 +23,7 @@ import numpy as np
 
 from spacetime.errors import SpacetimeError
 from spacetime.evaluation.metrics import compute_metrics
-from spacetime.evaluation.metrics.context import check_frames
+from spacetime.evaluation.metrics.context import check_clip
 
 FLICKER_GAIN = 0.2
 """Largest per-frame brightness gain deviation at s = 1 (+-20 %)."""
@@ -45,7 +45,7 @@ SHIMMER_AMPLITUDE = 0.75
 
 def _unchanged(frames: np.ndarray, strength: float) -> bool:
     """Validate the inputs; True when ``strength`` is 0 (the clip is returned unchanged)."""
-    check_frames(frames)
+    check_clip(frames)
     if not 0.0 <= strength <= 1.0:
         raise SpacetimeError(f"corruption strength must be in [0, 1], got {strength}")
     return strength == 0.0
@@ -296,7 +296,7 @@ def calibrate(
     Returns:
         One :class:`CalibrationRow` per corruption.
     """
-    check_frames(frames)
+    check_clip(frames)
     if len(frames) < 4:
         raise SpacetimeError(f"calibration needs at least 4 frames, got {len(frames)}")
     names = list(CORRUPTIONS) if corruptions is None else list(corruptions)

@@ -40,13 +40,14 @@ import numpy as np
 import torch
 from tqdm.auto import tqdm
 
+from spacetime.contracts.conditioning import FrameCondition, TextEmbedding
+from spacetime.contracts.pixels import to_uint8
 from spacetime.data.clip_dataset import mix_seed
-from spacetime.data.transforms import as_hw, to_uint8
+from spacetime.data.transforms import as_hw
 from spacetime.diffusion.context import NoisyContext, ReconstructionGuidance, noised_frames
 from spacetime.diffusion.sampling import sample
 from spacetime.diffusion.windowed import WindowedDenoiser, freenoise_noise, window_starts
 from spacetime.errors import SpacetimeError
-from spacetime.models.conditioning import FrameCondition, TextEmbedding
 from spacetime.pipelines.long_plan import Window, autoregressive_plan, keyframe_plan
 from spacetime.pipelines.video_pipeline import VideoPipeline
 
