@@ -26,9 +26,9 @@ import torch
 import spacetime
 from _common import run_main
 from _timing import cpu_model
-from spacetime.cli.generate_cmd import resolve_pipeline
 from spacetime.errors import SpacetimeError
 from spacetime.pipelines import VideoPipeline
+from spacetime.pipelines.loading import resolve_pipeline
 
 PROMPTS = (
     "a red circle moves right",

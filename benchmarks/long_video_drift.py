@@ -40,11 +40,11 @@ from typing import Any
 import numpy as np
 
 from _common import run_main
-from spacetime.cli.generate_cmd import resolve_pipeline
 from spacetime.data import shapes
 from spacetime.errors import SpacetimeError
 from spacetime.evaluation.metrics import compute_metrics
 from spacetime.evaluation.oracle import score_video
+from spacetime.pipelines.loading import resolve_pipeline
 from spacetime.pipelines.long_plan import autoregressive_plan, keyframe_plan
 from spacetime.pipelines.long_video import LongVideo, generate_long
 from spacetime.pipelines.shapes_eval import HELD_OUT_SEED, ORACLE_SCORES

@@ -38,9 +38,9 @@ import torch.nn.functional as F
 from _common import run_main
 from _peers import PEERS, TORCHVISION_NOTE, Peer, count, import_lucidrains, matched
 from _timing import alternate, clock_for, format_mib, machine
+from spacetime.contracts.conditioning import TextEmbedding
 from spacetime.diffusion import GaussianObjective, sample
 from spacetime.errors import SpacetimeError
-from spacetime.models.conditioning import TextEmbedding
 from spacetime.models.presets import build_model
 
 TEXT_DIM, CHANNELS, TOKENS, GUIDANCE = 64, 4, 8, 5.0

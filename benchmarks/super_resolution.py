@@ -27,8 +27,8 @@ import numpy as np
 import torch
 
 from _common import run_main
+from spacetime.contracts.pixels import to_model_range, to_uint8
 from spacetime.data import shapes
-from spacetime.data.transforms import to_model_range, to_uint8
 from spacetime.errors import SpacetimeError
 from spacetime.models.super_resolution import downsample, upsample
 from spacetime.pipelines.shapes_eval import HELD_OUT_SEED, ORACLE_SCORES

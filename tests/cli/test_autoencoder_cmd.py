@@ -11,8 +11,8 @@ import torch
 import yaml
 
 from helpers import run_cli
+from spacetime.contracts.pixels import to_model_range
 from spacetime.data import shapes
-from spacetime.data.transforms import to_model_range
 from spacetime.models.autoencoder import build_autoencoder, load_autoencoder, psnr
 from spacetime.training.config import config_file
 from spacetime.video import read_video, write_mp4

@@ -6,10 +6,10 @@ import numpy as np
 import pytest
 import torch
 
+from spacetime.contracts.pixels import to_uint8
 from spacetime.data import shapes
 from spacetime.data.clip_dataset import collate_clips
 from spacetime.data.shapes_dataset import ShapesDataset
-from spacetime.data.transforms import to_uint8
 from spacetime.errors import SpacetimeError
 
 

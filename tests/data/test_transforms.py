@@ -1,29 +1,12 @@
-"""Tests for spacetime.data.transforms: range mapping and resize + center-crop."""
+"""Tests for spacetime.data.transforms: resize + center-crop."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
-import torch
 
-from spacetime.data.transforms import as_hw, resize_center_crop, to_model_range, to_uint8
+from spacetime.data.transforms import as_hw, resize_center_crop
 from spacetime.errors import SpacetimeError
-
-
-def test_uint8_round_trip_is_exact_and_range_is_minus_one_to_one() -> None:
-    frames = np.arange(256, dtype=np.uint8).repeat(3).reshape(1, 16, 16, 3)
-    video = to_model_range(frames)
-    assert video.shape == (3, 1, 16, 16) and video.dtype == torch.float32
-    assert video.min().item() == -1.0 and video.max().item() == 1.0
-    assert np.array_equal(to_uint8(video), frames)
-    batched = to_uint8(torch.stack([video, -video]))
-    assert batched.shape == (2, 1, 16, 16, 3)
-    assert np.array_equal(batched[1], 255 - frames)
-
-
-def test_to_uint8_clips_out_of_range_values() -> None:
-    video = torch.tensor([-3.0, -1.0, 0.0, 1.0, 2.5]).reshape(1, 1, 1, 5)
-    assert to_uint8(video).reshape(-1).tolist() == [0, 0, 128, 255, 255]
 
 
 def test_resize_center_crop_keeps_aspect_and_center() -> None:
@@ -51,5 +34,3 @@ def test_bad_sizes_and_layouts_are_user_errors() -> None:
             as_hw(bad)  # type: ignore[arg-type]
     with pytest.raises(SpacetimeError, match=r"\(T, H, W, 3\)"):
         resize_center_crop(np.zeros((4, 4, 3), np.uint8), 2)
-    with pytest.raises(SpacetimeError, match="uint8"):
-        to_model_range(np.zeros((1, 4, 4, 3), np.float32))

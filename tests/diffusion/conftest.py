@@ -6,10 +6,10 @@ import pytest
 import torch
 from torch import nn
 
+from spacetime.contracts.conditioning import FrameCondition, TextEmbedding
 from spacetime.diffusion.flow_matching import FlowMatchingObjective
 from spacetime.diffusion.gaussian import GaussianObjective
 from spacetime.diffusion.objectives import Objective
-from spacetime.models.conditioning import FrameCondition, TextEmbedding
 
 
 class OracleDenoiser(nn.Module):

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 import torch
 
+from spacetime.contracts.conditioning import FrameCondition
 from spacetime.diffusion import GaussianObjective, sample
 from spacetime.diffusion.context import (
     NoisyContext,
@@ -13,7 +14,6 @@ from spacetime.diffusion.context import (
     signal_noise_scales,
 )
 from spacetime.diffusion.flow_matching import FlowMatchingObjective
-from spacetime.models.conditioning import FrameCondition
 
 V = GaussianObjective(prediction="v", schedule="cosine")
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 import torch
 
+from spacetime.contracts.conditioning import FrameCondition
 from spacetime.diffusion import (
     FlowMatchingObjective,
     GaussianObjective,
@@ -13,7 +14,6 @@ from spacetime.diffusion import (
     strategy_mask,
 )
 from spacetime.models import build_model
-from spacetime.models.conditioning import FrameCondition
 from spacetime.models.text import WordTextEncoder
 
 SHAPE = (3, 4, 8, 8)  # (C, T, H, W)

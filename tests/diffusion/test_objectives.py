@@ -5,11 +5,12 @@ from __future__ import annotations
 import pytest
 import torch
 
+from spacetime.contracts.conditioning import FrameCondition
 from spacetime.diffusion.flow_matching import FlowMatchingObjective
 from spacetime.diffusion.gaussian import GaussianObjective
-from spacetime.diffusion.objectives import Objective, build_objective
+from spacetime.diffusion.objectives import Objective
+from spacetime.diffusion.registry import build_objective
 from spacetime.errors import SpacetimeError
-from spacetime.models.conditioning import FrameCondition
 
 OBJECTIVES = [
     GaussianObjective(prediction="eps"),
@@ -164,3 +165,18 @@ def test_bad_configs_raise_clear_errors() -> None:
         GaussianObjective().add_noise(
             torch.zeros(2, 1, 3, 1, 1), torch.zeros(2, 1, 3, 1, 1), torch.zeros(3)
         )
+
+
+def test_the_interface_imports_none_of_its_implementations() -> None:
+    """The registry knows every kind; objectives.py (the interface) imports no subclass, not even
+    inside a function, so the two never import each other."""
+    import ast
+    import inspect
+
+    from spacetime.diffusion import OBJECTIVES, objectives
+
+    tree = ast.parse(inspect.getsource(objectives))
+    imported = {n.module for n in ast.walk(tree) if isinstance(n, ast.ImportFrom)}
+    assert not imported & {"spacetime.diffusion.gaussian", "spacetime.diffusion.flow_matching"}
+    assert list(OBJECTIVES) == ["gaussian", "flow"]
+    assert all(issubclass(cls, Objective) for cls in OBJECTIVES.values())

@@ -5,12 +5,12 @@ from __future__ import annotations
 import pytest
 import torch
 
+from spacetime.contracts.conditioning import FrameCondition, TextEmbedding
 from spacetime.diffusion.flow_matching import FlowMatchingObjective
 from spacetime.diffusion.gaussian import GaussianObjective
 from spacetime.diffusion.objectives import Objective
 from spacetime.diffusion.sampling import SAMPLERS, sample
 from spacetime.errors import SpacetimeError
-from spacetime.models.conditioning import FrameCondition, TextEmbedding
 
 SHAPE = (2, 4, 4, 4)  # (C, T, H, W)
 GAUSSIAN = ["ddpm", "ddim", "dpm++", "euler"]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 import torch
 
+from spacetime.contracts.conditioning import FrameCondition
 from spacetime.diffusion.windowed import (
     WindowedDenoiser,
     freenoise_noise,
@@ -12,7 +13,6 @@ from spacetime.diffusion.windowed import (
     window_weights,
 )
 from spacetime.errors import SpacetimeError
-from spacetime.models.conditioning import FrameCondition
 
 
 def test_window_starts_cover_the_clip() -> None:

@@ -114,3 +114,25 @@ def test_calibrate_reports_one_row_per_corruption_with_pass_flags():
         calibrate(_pan(), corruptions=["blur"])
     with pytest.raises(SpacetimeError, match="increasing"):
         calibrate(_pan(), strengths=[0.5, 0.25])
+
+
+def test_teleport_object_moves_the_object_on_the_middle_frame_only():
+    from spacetime.data import shapes
+
+    caption = "a large blue square bounces on a checkered background"  # the demo's clip
+    clip = shapes.render(shapes.scene_from_caption(caption, 1, size=64, frames=16))
+    video = clip.video.copy()
+    out = corruptions.teleport_object(video, clip.ground_truth, jump=3.0)
+    assert np.array_equal(video, clip.video)  # the input is left alone
+    changed = (out != video).any(axis=-1)  # (T, H, W)
+    assert np.flatnonzero(changed.any(axis=(1, 2))).tolist() == [8]
+    obj = clip.ground_truth["per_frame"][8]["objects"][0]
+    (cx, _), radius = obj["center"], obj["radius"]
+    shift = round(3.0 * radius)  # the object is left of the centre: it jumps right
+    assert cx < 32
+    ys, xs = np.nonzero(changed[8])
+    pasted = xs > cx + radius + 2  # beyond the object's own place: where it landed
+    assert pasted.sum() > radius**2  # a real object, not a few pixels
+    assert np.array_equal(out[8, ys[pasted], xs[pasted]], video[8, ys[pasted], xs[pasted] - shift])
+    left = ~pasted  # the rest of the change: where it was, now cleared
+    assert (np.abs(xs[left] - cx) <= radius + 2).all()

@@ -14,8 +14,8 @@ import pytest
 import torch
 from safetensors.torch import load_file
 
+from spacetime.contracts.conditioning import TextEmbedding
 from spacetime.models.attention import FEW_KEYS_MAX, Attention, set_fused_attention
-from spacetime.models.conditioning import TextEmbedding
 from spacetime.models.presets import build_model, load_model
 
 B, T, S, D, HEADS = 2, 5, 6, 16, 2

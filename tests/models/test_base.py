@@ -7,9 +7,9 @@ from pathlib import Path
 import pytest
 import torch
 
+from spacetime.contracts.conditioning import FrameCondition, TextEmbedding
 from spacetime.errors import SpacetimeError
 from spacetime.models.base import VideoDenoiser
-from spacetime.models.conditioning import FrameCondition, TextEmbedding
 from spacetime.models.dit import SpaceTimeDiT
 from spacetime.models.unet3d import UNet3D
 

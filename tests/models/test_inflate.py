@@ -7,8 +7,8 @@ from typing import Any
 import pytest
 import torch
 
+from spacetime.contracts.conditioning import FrameCondition, TextEmbedding
 from spacetime.errors import SpacetimeError
-from spacetime.models.conditioning import FrameCondition, TextEmbedding
 from spacetime.models.dit import SpaceTimeDiT
 from spacetime.models.inflate import inflate, is_temporal_parameter, temporal_parameter_names
 from spacetime.models.unet3d import UNet3D

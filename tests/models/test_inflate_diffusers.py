@@ -11,9 +11,9 @@ import pytest
 import torch
 from diffusers import UNet2DConditionModel
 
+from spacetime.contracts.conditioning import FrameCondition, TextEmbedding
 from spacetime.diffusion import build_objective
 from spacetime.errors import SpacetimeError
-from spacetime.models.conditioning import FrameCondition, TextEmbedding
 from spacetime.models.inflate import inflate, is_temporal_parameter, temporal_parameter_names
 from spacetime.models.inflate_diffusers import InflatedUNet2D, inflate_diffusers_unet
 from spacetime.models.text import WordTextEncoder

@@ -7,9 +7,9 @@ from __future__ import annotations
 import pytest
 import torch
 
+from spacetime.contracts.conditioning import TextEmbedding
 from spacetime.errors import SpacetimeError
 from spacetime.models.base import TextContext, VideoDenoiser
-from spacetime.models.conditioning import TextEmbedding
 from spacetime.models.dit import SpaceTimeDiT
 from spacetime.models.unet3d import UNet3D
 

@@ -9,7 +9,7 @@ import pytest
 import torch
 
 from helpers import tiny_pipeline
-from spacetime.data.transforms import to_uint8
+from spacetime.contracts.pixels import to_uint8
 from spacetime.errors import SpacetimeError
 from spacetime.models.autoencoder import build_autoencoder
 from spacetime.pipelines.long_plan import autoregressive_plan, check_plan, keyframe_plan

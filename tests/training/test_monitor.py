@@ -8,7 +8,7 @@ from pathlib import Path
 import torch
 
 from spacetime.data.shapes import vocabulary
-from spacetime.diffusion.objectives import build_objective
+from spacetime.diffusion.registry import build_objective
 from spacetime.evaluation.metrics import METRIC_NAMES
 from spacetime.models import build_model
 from spacetime.models.text import WordTextEncoder

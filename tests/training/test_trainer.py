@@ -17,10 +17,10 @@ import pytest
 import torch
 
 from helpers import assert_same_state
+from spacetime.contracts.conditioning import FrameCondition
 from spacetime.data.shapes import vocabulary
 from spacetime.errors import SpacetimeError
 from spacetime.models.autoencoder import load_autoencoder
-from spacetime.models.conditioning import FrameCondition
 from spacetime.pipelines.video_pipeline import VideoPipeline
 from spacetime.training.batches import StepShards
 from spacetime.training.checkpoint import find_checkpoint, load_state

@@ -1,4 +1,4 @@
-"""Tests for spacetime.video.frames: the Video record, frame checks, resizing, natural sort."""
+"""Tests for spacetime.video.frames: the Video record, resizing, natural sort."""
 
 from __future__ import annotations
 
@@ -9,7 +9,6 @@ from spacetime.errors import SpacetimeError
 from spacetime.video import (
     Video,
     VideoError,
-    check_frames,
     natural_key,
     parse_size,
     resize_frame,
@@ -23,27 +22,6 @@ def test_video_properties() -> None:
     assert video.duration == pytest.approx(2.5)
     assert video.path is None
     assert video == video and video != Video(video.frames, fps=4.0)  # identity, no array `==`
-
-
-@pytest.mark.parametrize(
-    ("array", "needle"),
-    [
-        (np.zeros((2, 4, 4, 3), np.float32), "dtype float32"),
-        (np.zeros((4, 4, 3), np.uint8), "(T, H, W, 3)"),
-        (np.zeros((2, 3, 4, 4), np.uint8), "(T, H, W, 3)"),
-        (np.zeros((0, 4, 4, 3), np.uint8), "T, H, W >= 1"),
-    ],
-)
-def test_check_frames_rejects_wrong_arrays(array: np.ndarray, needle: str) -> None:
-    with pytest.raises(VideoError, match="my clip") as info:
-        check_frames(array, what="my clip")
-    assert needle in str(info.value)
-    assert isinstance(info.value, SpacetimeError)
-
-
-def test_check_frames_returns_valid_arrays_without_copying() -> None:
-    array = np.zeros((1, 2, 2, 3), np.uint8)
-    assert check_frames(array) is array
 
 
 def test_video_rejects_bad_fps_and_frames() -> None:

@@ -98,7 +98,7 @@ def autoencode_cmd(
     """Encode and decode a video with an autoencoder; print the latent shape and the PSNR."""
     import torch
 
-    from spacetime.data.transforms import to_model_range, to_uint8
+    from spacetime.contracts.pixels import to_model_range, to_uint8
     from spacetime.models.autoencoder import load_autoencoder, psnr
     from spacetime.video import read_video, write_video
 

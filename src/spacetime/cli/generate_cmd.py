@@ -1,16 +1,7 @@
 """``spacetime generate``: sample videos from a trained pipeline.
 
-Where the model comes from (first match wins):
-
-1. ``--checkpoint PATH`` where ``PATH`` is a pipeline folder (it holds ``model_index.json``,
-   as written by ``VideoPipeline.save_pretrained``);
-2. ``--checkpoint RUN`` where ``RUN`` is a training run folder: its newest complete checkpoint's
-   ``pipeline/`` (``RUN/checkpoint/pipeline``, the EMA weights the trainer writes);
-3. no ``--checkpoint``: the default model,
-   :func:`spacetime.pipelines.default.default_model_path` — the pipeline bundled in
-   ``spacetime/assets/default_model``, or the folder named by the environment variable
-   ``SPACETIME_DEFAULT_MODEL``. A development checkout without the bundled weights gets an
-   error asking for ``--checkpoint``.
+Where the model comes from: ``--checkpoint`` names a pipeline folder or a training run folder,
+and without it the default model is used (:mod:`spacetime.pipelines.loading` has the rules).
 
 Past the model's window: ``--long METHOD`` (:data:`spacetime.pipelines.long_video.LONG_METHODS`)
 makes ``--frames`` frames in windows of ``--window`` frames sharing ``--overlap``; without it a
@@ -22,7 +13,7 @@ from __future__ import annotations
 
 import time
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import numpy as np
 import typer
@@ -42,14 +33,6 @@ if TYPE_CHECKING:
     from spacetime.pipelines.long_video import LongVideo
 
 OUT_SUFFIXES = (".mp4", ".gif")
-
-
-def resolve_pipeline(checkpoint: Path | None) -> Path:
-    """The pipeline folder to load for ``--checkpoint`` (see the module docstring)."""
-    from spacetime.pipelines.default import require_default_model
-    from spacetime.training.checkpoint import pipeline_folder
-
-    return require_default_model() if checkpoint is None else pipeline_folder(checkpoint)
 
 
 def output_paths(out: Path, num: int) -> list[Path]:
@@ -146,7 +129,6 @@ def generate(
     except RuntimeError:
         raise SpacetimeError(f"--device {device!r} is not a torch device") from None
     started = time.perf_counter()
-    sampling = {"steps": steps, "guidance": guidance, "sampler": sampler}
     count = num * best_of  # video i's variants are rows i*N .. i*N + N-1
     prompts, seeds = [prompt] * count, [seed + i for i in range(count)]
     if cascade is not None:
@@ -157,17 +139,21 @@ def generate(
             prompts, seeds, device=torch_device, image=first, frames=frames, long=settings
         )
     else:
+        from spacetime.pipelines.loading import resolve_pipeline
+        from spacetime.pipelines.long_video import generate_videos
+        from spacetime.pipelines.video_pipeline import VideoPipeline
+
         folder = resolve_pipeline(checkpoint)
-        candidates = _sample(folder, torch_device, prompts, seeds, frames, size, first, settings,
-                             batch_size, sampling)  # fmt: skip
+        pipe = VideoPipeline.from_pretrained(folder, device=torch_device)
+        candidates = generate_videos(pipe, prompts, seeds=seeds, frames=frames, size=size,
+                                     image=first, long=settings, batch_size=batch_size,
+                                     steps=steps, guidance=guidance, sampler=sampler)  # fmt: skip
     videos = candidates  # uint8 (num * best_of, T, H, W, 3)
     if best_of > 1:
-        from spacetime.pipelines.best_of import rank_variants
+        from spacetime.pipelines.best_of import best_of_groups
 
         kept = []
-        for i in range(num):
-            ranked = rank_variants(candidates[i * best_of : (i + 1) * best_of], prompt, fps=fps)
-            best = ranked[0]
+        for i, best in enumerate(best_of_groups(candidates, prompt, best_of, fps=fps)):
             score = "" if best.adherence is None else f", adherence {best.adherence:.2f}"
             typer.echo(f"video {i}: kept seed {seed + i * best_of + best.index} of {best_of} "
                        f"variants (coherence rank {best.rank}{score})")  # fmt: skip
@@ -195,35 +181,6 @@ def long_settings(long: str | None, window: int | None, overlap: int | None) -> 
     if long not in LONG_METHODS:
         raise SpacetimeError(f"--long {long!r}: expected one of {', '.join(LONG_METHODS)}")
     return LongVideo(long, window=window, overlap=overlap)
-
-
-def _sample(
-    folder: Path,
-    device: Any,
-    prompts: list[str],
-    seeds: list[int],
-    frames: int | None,
-    size: int | None,
-    first: np.ndarray | None,
-    settings: LongVideo | None,
-    batch_size: int | None,
-    sampling: dict[str, Any],
-) -> np.ndarray:
-    """uint8 (num, T, H, W, 3) from the pipeline in ``folder``: one window, or ``--long``."""
-    from spacetime.pipelines.long_video import generate_long
-    from spacetime.pipelines.video_pipeline import VideoPipeline
-
-    pipe = VideoPipeline.from_pretrained(folder, device=device)
-    if settings is None:
-        return pipe(prompts, seeds=seeds, frames=frames, size=size, image=first,
-                    batch_size=batch_size, **sampling)  # fmt: skip
-    chunk = batch_size or len(prompts)
-    return np.concatenate([
-        generate_long(pipe, prompts[lo : lo + chunk], seeds=seeds[lo : lo + chunk],
-                      total_frames=frames or pipe.sample_frames, settings=settings, size=size,
-                      image=first, **sampling)
-        for lo in range(0, len(prompts), chunk)
-    ])  # fmt: skip
 
 
 def register(app: typer.Typer) -> None:

@@ -33,8 +33,6 @@ _LAZY = {
     "ShapesDataset": "spacetime.data.shapes_dataset",
     "as_hw": "spacetime.data.transforms",
     "resize_center_crop": "spacetime.data.transforms",
-    "to_model_range": "spacetime.data.transforms",
-    "to_uint8": "spacetime.data.transforms",
     "VideoFolderDataset": "spacetime.data.video_folder",
     "probe_video": "spacetime.data.video_folder",
 }

@@ -16,10 +16,11 @@ from pathlib import Path
 import torch
 from PIL import Image, UnidentifiedImageError
 
+from spacetime.contracts.pixels import to_model_range
 from spacetime.data.augment import TemporalAugment
 from spacetime.data.captions import list_captioned, warn_skipped, warn_uncaptioned
 from spacetime.data.clip_dataset import Clip, ClipDataset
-from spacetime.data.transforms import Size, as_hw, resize_center_crop, to_model_range
+from spacetime.data.transforms import Size, as_hw, resize_center_crop
 from spacetime.errors import SpacetimeError
 from spacetime.video.reader import IMAGE_SUFFIXES, read_image  # re-exported: one decoder
 

@@ -11,11 +11,11 @@ from __future__ import annotations
 
 import torch
 
+from spacetime.contracts.pixels import to_model_range
 from spacetime.data import shapes
 from spacetime.data.augment import TemporalAugment
 from spacetime.data.clip_dataset import Clip, ClipDataset, mix_seed
 from spacetime.data.shapes.scene import check_resolution
-from spacetime.data.transforms import to_model_range
 from spacetime.errors import SpacetimeError
 
 

@@ -26,11 +26,12 @@ import av
 import numpy as np
 import torch
 
+from spacetime.contracts.pixels import to_model_range
 from spacetime.data.augment import SHORT_POLICIES, ClipWindow, ShortPolicy, TemporalAugment
 from spacetime.data.captions import CaptionedFile, list_captioned, warn_skipped, warn_uncaptioned
 from spacetime.data.clip_dataset import Clip, ClipDataset, mix_seed
 from spacetime.data.clip_dataset import generator as make_generator
-from spacetime.data.transforms import Size, as_hw, resize_center_crop, to_model_range
+from spacetime.data.transforms import Size, as_hw, resize_center_crop
 from spacetime.errors import SpacetimeError, SpacetimeWarning
 from spacetime.video.reader import VIDEO_SUFFIXES, read_video
 

@@ -10,13 +10,15 @@ from spacetime.diffusion.masks import (
     sample_frame_mask,
     strategy_mask,
 )
-from spacetime.diffusion.objectives import Objective, build_objective
+from spacetime.diffusion.objectives import Objective
+from spacetime.diffusion.registry import OBJECTIVES, build_objective
 from spacetime.diffusion.samplers import SAMPLERS
 from spacetime.diffusion.sampling import sample
 from spacetime.diffusion.schedules import NoiseSchedule
 
 __all__ = [
     "MASK_STRATEGIES",
+    "OBJECTIVES",
     "SAMPLERS",
     "FlowMatchingObjective",
     "FrameMaskConfig",

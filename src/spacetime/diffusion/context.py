@@ -28,9 +28,9 @@ from collections.abc import Sequence
 
 import torch
 
+from spacetime.contracts.conditioning import FrameCondition, TextEmbedding
 from spacetime.diffusion.objectives import Denoiser, Objective
 from spacetime.errors import SpacetimeError
-from spacetime.models.conditioning import FrameCondition, TextEmbedding
 
 __all__ = ["NoisyContext", "ReconstructionGuidance", "noised_frames", "signal_noise_scales"]
 

@@ -1,4 +1,5 @@
-"""The objective interface: Gaussian diffusion (``gaussian``) and flow matching (``flow_matching``).
+"""The objective interface: Gaussian diffusion (``gaussian``) and flow matching (``flow_matching``)
+implement it, and :mod:`.registry` builds either from its config.
 
 The objective owns everything about the parameterisation — noising, the regression target,
 the loss weighting, conversions between predictions, and the diffusers scheduler that samples
@@ -26,11 +27,11 @@ from typing import Any, ClassVar
 import torch
 from diffusers import SchedulerMixin
 
+from spacetime.contracts.conditioning import FrameCondition, TextEmbedding
 from spacetime.diffusion.samplers import SAMPLERS, SamplerSpec, resolve_sampler
 from spacetime.errors import SpacetimeError
-from spacetime.models.conditioning import FrameCondition, TextEmbedding
 
-__all__ = ["SAMPLERS", "Denoiser", "Objective", "broadcast_t", "build_objective", "randn"]
+__all__ = ["SAMPLERS", "Denoiser", "Objective", "broadcast_t", "randn"]
 
 #: A denoiser: ``model(x_t (B, C, T, H, W), t (B,) | (B, T), *, text, frames) -> (B, C, T, H, W)``.
 Denoiser = Callable[..., torch.Tensor]
@@ -166,29 +167,3 @@ class Objective(ABC):
         weight = weight[:, None].expand(b, n_frames) if weight.ndim == 1 else weight  # (B, T)
         keep = free.float()
         return (weight * err * keep).sum() / keep.sum().clamp_min(1.0)
-
-
-def build_objective(config: dict[str, Any]) -> Objective:
-    """The objective described by ``config`` (``{"kind": "gaussian" | "flow", ...}``), as
-    written by :meth:`Objective.to_config`. Unknown kinds or keys raise SpacetimeError."""
-    # imported here: the concrete objectives import this module
-    from spacetime.diffusion.flow_matching import FlowMatchingObjective
-    from spacetime.diffusion.gaussian import GaussianObjective
-
-    kinds: dict[str, type[Objective]] = {
-        "gaussian": GaussianObjective,
-        "flow": FlowMatchingObjective,
-    }
-    config = dict(config)
-    kind = config.pop("kind", None)
-    if kind not in kinds:
-        raise SpacetimeError(f"objective config needs 'kind' in {', '.join(kinds)}, got {kind!r}")
-    cls = kinds[kind]
-    allowed = {f.name for f in dataclasses.fields(cls) if f.init}
-    unknown = sorted(set(config) - allowed)
-    if unknown:
-        raise SpacetimeError(
-            f"unknown {kind} objective option(s) {', '.join(unknown)}; expected a subset of "
-            f"{', '.join(sorted(allowed))}"
-        )
-    return cls(**config)

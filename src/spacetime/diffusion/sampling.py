@@ -28,11 +28,11 @@ from collections.abc import Callable, Sequence
 import torch
 from tqdm.auto import tqdm
 
+from spacetime.contracts.conditioning import FrameCondition, TextEmbedding
 from spacetime.diffusion.guidance import classifier_free_guidance, guidance_scale
 from spacetime.diffusion.objectives import Denoiser, Objective
 from spacetime.diffusion.samplers import SAMPLERS
 from spacetime.errors import SpacetimeError
-from spacetime.models.conditioning import FrameCondition, TextEmbedding
 
 __all__ = ["SAMPLERS", "sample"]
 

@@ -23,9 +23,9 @@ from collections.abc import Sequence
 
 import torch
 
+from spacetime.contracts.conditioning import FrameCondition, TextEmbedding
 from spacetime.diffusion.objectives import Denoiser
 from spacetime.errors import SpacetimeError
-from spacetime.models.conditioning import FrameCondition, TextEmbedding
 
 __all__ = ["WindowedDenoiser", "freenoise_noise", "window_starts", "window_weights"]
 

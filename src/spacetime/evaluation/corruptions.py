@@ -23,7 +23,7 @@ import numpy as np
 
 from spacetime.errors import SpacetimeError
 from spacetime.evaluation.metrics import compute_metrics
-from spacetime.evaluation.metrics.context import check_frames
+from spacetime.evaluation.metrics.context import check_clip
 
 FLICKER_GAIN = 0.2
 """Largest per-frame brightness gain deviation at s = 1 (+-20 %)."""
@@ -45,7 +45,7 @@ SHIMMER_AMPLITUDE = 0.75
 
 def _unchanged(frames: np.ndarray, strength: float) -> bool:
     """Validate the inputs; True when ``strength`` is 0 (the clip is returned unchanged)."""
-    check_frames(frames)
+    check_clip(frames)
     if not 0.0 <= strength <= 1.0:
         raise SpacetimeError(f"corruption strength must be in [0, 1], got {strength}")
     return strength == 0.0
@@ -185,6 +185,30 @@ def frozen(frames: np.ndarray, strength: float, *, seed: int = 0) -> np.ndarray:
     return frames[index]
 
 
+def teleport_object(video: np.ndarray, ground_truth: dict, *, jump: float = 3.0) -> np.ndarray:
+    """``video`` uint8 (T, H, W, 3) with its first object moved ``jump`` radii sideways on the
+    middle frame only: a generator's teleport of the subject, exact because ShapesWorld's
+    background is static (the per-pixel median over time) and the object's place is known
+    from ``ground_truth`` (a ShapesWorld clip's). Unlike the strength-scaled corruptions
+    above it needs the ground truth, so it is not in :data:`CORRUPTIONS`; the demo uses it."""
+    out = video.copy()
+    k = len(video) // 2
+    obj = ground_truth["per_frame"][k]["objects"][0]
+    (cx, cy), radius = obj["center"], obj["radius"]
+    height, width = video.shape[1:3]
+    background = np.median(video, axis=0).astype(np.uint8)  # (H, W, 3)
+    half = int(np.ceil(radius)) + 2
+    y0, y1 = max(0, round(cy) - half), min(height, round(cy) + half)
+    x0, x1 = max(0, round(cx) - half), min(width, round(cx) + half)
+    box = video[k, y0:y1, x0:x1]  # (h, w, 3)
+    is_object = np.abs(box.astype(int) - background[y0:y1, x0:x1]).sum(-1) > 24  # (h, w)
+    shift = round(jump * radius) * (-1 if cx > width / 2 else 1)
+    nx0 = int(np.clip(x0 + shift, 0, width - (x1 - x0)))
+    out[k, y0:y1, x0:x1][is_object] = background[y0:y1, x0:x1][is_object]
+    out[k, y0:y1, nx0 : nx0 + (x1 - x0)][is_object] = box[is_object]
+    return out
+
+
 @dataclass(frozen=True)
 class Corruption:
     """A failure injector and the metric that must detect it.
@@ -272,7 +296,7 @@ def calibrate(
     Returns:
         One :class:`CalibrationRow` per corruption.
     """
-    check_frames(frames)
+    check_clip(frames)
     if len(frames) < 4:
         raise SpacetimeError(f"calibration needs at least 4 frames, got {len(frames)}")
     names = list(CORRUPTIONS) if corruptions is None else list(corruptions)

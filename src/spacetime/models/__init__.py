@@ -5,7 +5,8 @@
 - :data:`MODEL_PRESETS` / :func:`build_model` (named sizes), :func:`count_parameters`,
   :func:`load_model` (a ``save_pretrained`` folder of either class);
 - :class:`Attention` (one attention module along space, time or both);
-- conditioning inputs :class:`TextEmbedding`, :class:`FrameCondition`.
+- conditioning inputs :class:`TextEmbedding`, :class:`FrameCondition` (defined on the ground
+  floor, :mod:`spacetime.contracts.conditioning`).
 
 The denoisers are imported on first access (PEP 562), so that ``spacetime.models.conditioning``
 stays cheap to import for code that does not need diffusers.
@@ -16,7 +17,7 @@ from __future__ import annotations
 import importlib
 from typing import Any
 
-from spacetime.models.conditioning import FrameCondition, TextEmbedding
+from spacetime.contracts.conditioning import FrameCondition, TextEmbedding
 
 _LAZY = {
     "Attention": "spacetime.models.attention",

@@ -15,8 +15,8 @@ from diffusers.configuration_utils import ConfigMixin
 from diffusers.models.modeling_utils import ModelMixin
 from torch import nn
 
+from spacetime.contracts.conditioning import FrameCondition, TextEmbedding
 from spacetime.errors import SpacetimeError
-from spacetime.models.conditioning import FrameCondition, TextEmbedding
 
 
 class TextContext(nn.Module):

@@ -44,10 +44,10 @@ from diffusers import UNet2DConditionModel
 from diffusers.configuration_utils import register_to_config
 from torch import nn
 
+from spacetime.contracts.conditioning import FrameCondition, TextEmbedding
 from spacetime.errors import SpacetimeError
 from spacetime.models.attention import TimePosition
 from spacetime.models.base import VideoDenoiser
-from spacetime.models.conditioning import FrameCondition, TextEmbedding
 from spacetime.models.unet3d import SpaceTimeBlock
 
 __all__ = ["InflatedUNet2D", "inflate_diffusers_unet", "load_unet2d"]

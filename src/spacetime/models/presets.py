@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import inspect
 import json
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +25,9 @@ from spacetime.errors import SpacetimeError
 from spacetime.models.dit import SpaceTimeDiT
 from spacetime.models.unet3d import UNet3D
 
+PresetModel = UNet3D | SpaceTimeDiT
+"""What a preset builds: a space-time U-Net or a space-time transformer."""
+
 
 class Preset:
     """A named factory: ``preset(**overrides)`` builds ``model_class(**defaults, **overrides)``.
@@ -36,7 +38,9 @@ class Preset:
         defaults: constructor arguments of this size.
     """
 
-    def __init__(self, name: str, model_class: type[ModelMixin], **defaults: Any) -> None:
+    def __init__(
+        self, name: str, model_class: type[UNet3D] | type[SpaceTimeDiT], **defaults: Any
+    ) -> None:
         self.name, self.model_class, self.defaults = name, model_class, defaults
 
     @property
@@ -45,7 +49,7 @@ class Preset:
         params = inspect.signature(self.model_class.__init__).parameters
         return [p for p in params if p != "self"]
 
-    def __call__(self, **overrides: Any) -> ModelMixin:
+    def __call__(self, **overrides: Any) -> PresetModel:
         unknown = sorted(set(overrides) - set(self.options))
         if unknown:
             raise SpacetimeError(
@@ -74,10 +78,10 @@ _PRESETS = [
 ]  # fmt: skip
 
 #: Every named model size; the keys are the CLI's ``--model`` choices.
-MODEL_PRESETS: dict[str, Callable[..., ModelMixin]] = {p.name: p for p in _PRESETS}
+MODEL_PRESETS: dict[str, Preset] = {p.name: p for p in _PRESETS}
 
 
-def build_model(name: str, **overrides: Any) -> ModelMixin:
+def build_model(name: str, **overrides: Any) -> PresetModel:
     """Build the preset ``name`` with constructor ``overrides`` (e.g. ``text_dim=64``).
 
     Raises:
@@ -92,7 +96,10 @@ def build_model(name: str, **overrides: Any) -> ModelMixin:
 
 
 #: The denoiser classes a checkpoint folder may hold, by ``config.json``'s ``_class_name``.
-MODEL_CLASSES: dict[str, type[ModelMixin]] = {"UNet3D": UNet3D, "SpaceTimeDiT": SpaceTimeDiT}
+MODEL_CLASSES: dict[str, type[UNet3D] | type[SpaceTimeDiT]] = {
+    "UNet3D": UNet3D,
+    "SpaceTimeDiT": SpaceTimeDiT,
+}
 
 
 def load_model(path: str | Path, **kwargs: Any) -> ModelMixin:

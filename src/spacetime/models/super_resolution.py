@@ -20,8 +20,8 @@ from typing import Any
 import torch
 import torch.nn.functional as F
 
+from spacetime.contracts.conditioning import FrameCondition, TextEmbedding
 from spacetime.errors import SpacetimeError
-from spacetime.models.conditioning import FrameCondition, TextEmbedding
 
 __all__ = ["LowResConditioned", "build_sr_model", "downsample", "upsample"]
 

@@ -27,8 +27,8 @@ from diffusers.configuration_utils import ConfigMixin, register_to_config
 from diffusers.models.modeling_utils import ModelMixin
 from torch import nn
 
+from spacetime.contracts.conditioning import TextEmbedding
 from spacetime.errors import SpacetimeError
-from spacetime.models.conditioning import TextEmbedding
 
 PAD, UNK, BOS = "<pad>", "<unk>", "<bos>"
 SPECIAL_TOKENS: tuple[str, ...] = (PAD, UNK, BOS)

@@ -23,8 +23,8 @@ from transformers import (
     UMT5EncoderModel,
 )
 
+from spacetime.contracts.conditioning import TextEmbedding
 from spacetime.errors import SpacetimeError
-from spacetime.models.conditioning import TextEmbedding
 
 #: ``model_type`` in a transformers ``config.json`` -> the encoder class that loads it.
 ENCODER_CLASSES: dict[str, type[PreTrainedModel]] = {

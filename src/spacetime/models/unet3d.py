@@ -24,10 +24,10 @@ import torch.nn.functional as F
 from diffusers.configuration_utils import register_to_config
 from torch import nn
 
+from spacetime.contracts.conditioning import FrameCondition, TextEmbedding
 from spacetime.errors import SpacetimeError
 from spacetime.models.attention import Attention, TimePosition
 from spacetime.models.base import TextContext, VideoDenoiser
-from spacetime.models.conditioning import FrameCondition, TextEmbedding
 from spacetime.models.embeddings import TimestepEmbedder
 from spacetime.models.layers import (
     Downsample,

@@ -24,7 +24,7 @@ from spacetime.errors import SpacetimeError
 from spacetime.evaluation.report import VideoReport, evaluate_frames
 from spacetime.evaluation.report.compare import compare_generators
 
-__all__ = ["RankedVariant", "rank_variants"]
+__all__ = ["RankedVariant", "best_of_groups", "rank_variants"]
 
 
 @dataclass(frozen=True)
@@ -68,3 +68,17 @@ def rank_variants(
         for i, r in enumerate(reports)
     ]
     return sorted(ranked, key=lambda v: (-(v.adherence or 0.0), v.rank, v.index))
+
+
+def best_of_groups(
+    candidates: np.ndarray, prompt: str, group: int, *, fps: float = 8.0
+) -> list[RankedVariant]:
+    """The first-ranked variant of each run of ``group`` consecutive ``candidates`` (uint8
+    (num * group, T, H, W, 3), video ``i``'s variants at rows ``i * group .. i * group + group -
+    1``), one per video; its ``index`` counts within the group."""
+    if group < 1 or len(candidates) % group:
+        raise SpacetimeError(f"{len(candidates)} candidates do not split into groups of {group}")
+    return [
+        rank_variants(candidates[lo : lo + group], prompt, fps=fps)[0]
+        for lo in range(0, len(candidates), group)
+    ]

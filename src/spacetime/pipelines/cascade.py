@@ -118,14 +118,12 @@ class Cascade:
         """Generate one video per prompt through every stage; uint8 (B, T, H, W, 3).
 
         ``frames`` and ``long`` override the file's (the CLI's ``--frames`` / ``--long``)."""
-        from spacetime.pipelines.default import require_default_model
+        from spacetime.pipelines.loading import resolve_pipeline
         from spacetime.pipelines.video_pipeline import VideoPipeline
-        from spacetime.training.checkpoint import pipeline_folder
 
-        if self.base == "default":
-            folder = require_default_model()
-        else:
-            folder = pipeline_folder(self.base, what="cascade base")
+        folder = resolve_pipeline(
+            None if self.base == "default" else self.base, what="cascade base"
+        )
         pipe = VideoPipeline.from_pretrained(folder, device=device)
         total = frames or self.frames or pipe.sample_frames
         sampling = {"steps": self.steps, "guidance": self.guidance, "sampler": self.sampler}

@@ -40,17 +40,18 @@ import numpy as np
 import torch
 from tqdm.auto import tqdm
 
+from spacetime.contracts.conditioning import FrameCondition, TextEmbedding
+from spacetime.contracts.pixels import to_uint8
 from spacetime.data.clip_dataset import mix_seed
-from spacetime.data.transforms import as_hw, to_uint8
+from spacetime.data.transforms import as_hw
 from spacetime.diffusion.context import NoisyContext, ReconstructionGuidance, noised_frames
 from spacetime.diffusion.sampling import sample
 from spacetime.diffusion.windowed import WindowedDenoiser, freenoise_noise, window_starts
 from spacetime.errors import SpacetimeError
-from spacetime.models.conditioning import FrameCondition, TextEmbedding
 from spacetime.pipelines.long_plan import Window, autoregressive_plan, keyframe_plan
 from spacetime.pipelines.video_pipeline import VideoPipeline
 
-__all__ = ["LONG_METHODS", "LongVideo", "decode_chunks", "generate_long"]
+__all__ = ["LONG_METHODS", "LongVideo", "decode_chunks", "generate_long", "generate_videos"]
 
 LONG_METHODS: dict[str, str] = {
     "extend": "replacement: the last frames given clean through the frame mask (VDM)",
@@ -311,3 +312,35 @@ def generate_long(
             _run_plan(run, plan, latents, final, lambda: bar.update(1))
     bar.close()
     return decode_chunks(pipe, latents[:, :, skip:].to(pipe.device), window)
+
+
+def generate_videos(
+    pipe: VideoPipeline,
+    prompts: Sequence[str],
+    *,
+    seeds: Sequence[int],
+    frames: int | None = None,
+    size: int | tuple[int, int] | None = None,
+    image: np.ndarray | None = None,
+    long: LongVideo | None = None,
+    batch_size: int | None = None,
+    steps: int = 25,
+    guidance: float = 5.0,
+    sampler: str = "ddim",
+) -> np.ndarray:
+    """uint8 (B, T, H, W, 3): one call of ``pipe`` (one window of ``frames`` frames), or with
+    ``long`` set :func:`generate_long` of ``frames`` frames (default: the pipeline's clip
+    length) in chunks of ``batch_size`` prompts (default: all at once). What ``spacetime
+    generate`` runs; the other arguments are :meth:`VideoPipeline.__call__`'s."""
+    sampling = {"steps": steps, "guidance": guidance, "sampler": sampler}
+    if long is None:
+        return pipe(list(prompts), seeds=list(seeds), frames=frames, size=size, image=image,
+                    batch_size=batch_size, **sampling)  # fmt: skip
+    prompts, seeds = list(prompts), list(seeds)
+    chunk = batch_size or len(prompts)
+    return np.concatenate([
+        generate_long(pipe, prompts[lo : lo + chunk], seeds=seeds[lo : lo + chunk],
+                      total_frames=frames or pipe.sample_frames, settings=long, size=size,
+                      image=image, **sampling)
+        for lo in range(0, len(prompts), chunk)
+    ])  # fmt: skip

@@ -23,12 +23,15 @@ import numpy as np
 import torch
 
 import spacetime
+from spacetime.contracts.conditioning import FrameCondition
+from spacetime.contracts.pixels import to_model_range, to_uint8
 from spacetime.data.clip_dataset import mix_seed
-from spacetime.data.transforms import to_model_range, to_uint8
 from spacetime.diffusion.context import noised_frames
+from spacetime.diffusion.objectives import Objective
+from spacetime.diffusion.registry import build_objective
+from spacetime.diffusion.sampling import sample
 from spacetime.diffusion.windowed import WindowedDenoiser
 from spacetime.errors import SpacetimeError
-from spacetime.models.conditioning import FrameCondition
 from spacetime.models.super_resolution import LowResConditioned, upsample
 from spacetime.pipelines.pretrained import MODEL_INDEX, class_ref, load_part, write_atomically
 
@@ -52,7 +55,7 @@ class SuperResolutionPipeline:
     def __init__(
         self,
         denoiser: torch.nn.Module,
-        objective: Any,
+        objective: Objective,
         *,
         factor: int = 2,
         noise_level: float = 100.0,
@@ -103,8 +106,6 @@ class SuperResolutionPipeline:
         cls, path: str | Path, *, device: str | torch.device | None = None
     ) -> SuperResolutionPipeline:
         """Load a folder written by :meth:`save_pretrained` (SpacetimeError if it is not one)."""
-        from spacetime.diffusion import build_objective
-
         path = Path(path)
         index_file = path / MODEL_INDEX
         try:
@@ -136,8 +137,6 @@ class SuperResolutionPipeline:
         ``noise_level`` (default: the pipeline's) is the conditioning augmentation; video ``i``
         depends only on ``(videos[i], seeds[i])`` and the settings.
         """
-        from spacetime.diffusion import sample
-
         videos = [np.asarray(v) for v in videos]
         if not videos or len(seeds) != len(videos):
             raise SpacetimeError(f"need one seed per video; got {len(videos)} and {len(seeds)}")

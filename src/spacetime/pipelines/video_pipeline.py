@@ -21,9 +21,13 @@ import numpy as np
 import torch
 
 import spacetime
-from spacetime.data.transforms import Size, as_hw, resize_center_crop, to_model_range, to_uint8
+from spacetime.contracts.conditioning import FrameCondition, TextEmbedding
+from spacetime.contracts.pixels import to_model_range, to_uint8
+from spacetime.data.transforms import Size, as_hw, resize_center_crop
+from spacetime.diffusion.objectives import Objective
+from spacetime.diffusion.registry import build_objective
+from spacetime.diffusion.sampling import sample
 from spacetime.errors import SpacetimeError, SpacetimeWarning
-from spacetime.models.conditioning import FrameCondition, TextEmbedding
 from spacetime.pipelines.pretrained import (
     MODEL_INDEX,
     PIPELINE_CLASS,
@@ -72,7 +76,7 @@ class VideoPipeline:
         self,
         denoiser: torch.nn.Module,
         text_encoder: torch.nn.Module,
-        objective: Any,
+        objective: Objective,
         autoencoder: LatentAutoencoder | None = None,
         *,
         sample_frames: int = 16,
@@ -148,8 +152,6 @@ class VideoPipeline:
         cls, path: str | Path, *, device: str | torch.device | None = None
     ) -> VideoPipeline:
         """Load a folder written by :meth:`save_pretrained` (onto ``device``, default CPU)."""
-        from spacetime.diffusion import build_objective
-
         path = Path(path)
         index = read_model_index(path)
         parts = {name: load_part(path, index, name) for name in ("denoiser", "text_encoder")}
@@ -300,8 +302,6 @@ class VideoPipeline:
         Returns:
             uint8 array (B, T, H, W, 3).
         """
-        from spacetime.diffusion import sample
-
         prompts, seeds = list(prompts), [int(s) for s in seeds]
         if not prompts or len(seeds) != len(prompts):
             raise SpacetimeError(

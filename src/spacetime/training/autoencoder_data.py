@@ -57,8 +57,9 @@ class FramePool:
 
     @classmethod
     def _folder(cls, config: AutoencoderTrainConfig) -> FramePool:
+        from spacetime.contracts.pixels import to_model_range
         from spacetime.data.captions import warn_skipped
-        from spacetime.data.transforms import resize_center_crop, to_model_range
+        from spacetime.data.transforms import resize_center_crop
         from spacetime.video import VideoError, list_videos, read_video
 
         root = Path(config.data)

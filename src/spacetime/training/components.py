@@ -15,12 +15,13 @@ from typing import Any
 import torch
 from torch import nn
 
+from spacetime.contracts.conditioning import FrameCondition, TextEmbedding
 from spacetime.data.augment import TemporalAugment
 from spacetime.data.clip_dataset import ClipDataset
-from spacetime.diffusion.objectives import Objective, build_objective
+from spacetime.diffusion.objectives import Objective
+from spacetime.diffusion.registry import build_objective
 from spacetime.errors import SpacetimeError
 from spacetime.models.autoencoder import FrameAutoencoder
-from spacetime.models.conditioning import FrameCondition, TextEmbedding
 from spacetime.training.config import TrainConfig
 from spacetime.training.latent import latent_size, load_frozen_autoencoder
 

@@ -22,9 +22,9 @@ from typing import Any
 
 import torch
 
+from spacetime.contracts.conditioning import TextEmbedding
 from spacetime.diffusion.objectives import Objective, randn
 from spacetime.errors import SpacetimeError
-from spacetime.models.conditioning import TextEmbedding
 
 __all__ = ["TextUseProbe", "wrong_captions"]
 

@@ -18,7 +18,7 @@ from typing import Any
 
 import torch
 
-from spacetime.diffusion.objectives import build_objective
+from spacetime.diffusion.registry import build_objective
 from spacetime.errors import SpacetimeError
 from spacetime.models.super_resolution import LowResConditioned, build_sr_model, downsample
 from spacetime.models.super_resolution import upsample as upsample_video

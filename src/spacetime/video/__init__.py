@@ -8,10 +8,9 @@ At the API edge a clip is ``uint8 (T, H, W, 3)`` RGB (DESIGN.md)::
     write_video("out.mp4", clip.frames, fps=clip.fps)
 """
 
+from spacetime.errors import VideoError
 from spacetime.video.frames import (
     Video,
-    VideoError,
-    check_frames,
     natural_key,
     parse_size,
     resize_frame,
@@ -40,7 +39,6 @@ __all__ = [
     "VIDEO_SUFFIXES",
     "Video",
     "VideoError",
-    "check_frames",
     "list_videos",
     "natural_key",
     "parse_size",

@@ -1,8 +1,8 @@
-"""In-memory videos: the :class:`Video` record, frame-array checks, resizing and natural sort.
+"""In-memory videos: the :class:`Video` record, resizing and natural sort.
 
 At the API edge a video is a ``uint8`` array ``(T, H, W, 3)`` in RGB order (DESIGN.md); every
 reader returns that and every writer accepts only that, so a float or channels-first array is
-an error here rather than a silently wrong file.
+an error (:func:`spacetime.contracts.frames.check_frames`) rather than a silently wrong file.
 """
 
 from __future__ import annotations
@@ -16,20 +16,8 @@ from typing import Any
 import cv2
 import numpy as np
 
-from spacetime.errors import SpacetimeError
-
-
-class VideoError(SpacetimeError):
-    """A video file, frame folder or frame array that cannot be used.
-
-    The message names the file (when there is one) and the problem, e.g.
-    ``clip.mp4: not a readable video (Invalid data found when processing input)``.
-    """
-
-    def __init__(self, problem: str, path: str | Path | None = None) -> None:
-        self.problem = problem
-        self.path = None if path is None else Path(path)
-        super().__init__(problem if path is None else f"{path}: {problem}")
+from spacetime.contracts.frames import check_frames
+from spacetime.errors import SpacetimeError, VideoError
 
 
 @dataclass(frozen=True, eq=False)  # eq=False: `==` on arrays is ambiguous; identity instead
@@ -70,25 +58,6 @@ class Video:
     def duration(self) -> float:
         """Length in seconds, ``T / fps`` (each frame lasts ``1 / fps``)."""
         return self.num_frames / self.fps
-
-
-def check_frames(frames: Any, *, what: str = "frames") -> np.ndarray:
-    """Return ``frames`` as a ``uint8`` ndarray ``(T, H, W, 3)`` with ``T, H, W >= 1``.
-
-    Raises :class:`VideoError` naming ``what`` for any other dtype or shape: nothing is cast,
-    because a float array in ``[0, 1]`` or ``[-1, 1]`` written as bytes is a black video.
-    """
-    array = np.asarray(frames)
-    if array.dtype != np.uint8:
-        raise VideoError(
-            f"{what} must be uint8 (T, H, W, 3) RGB, got dtype {array.dtype}; convert "
-            "[-1, 1] floats with ((x + 1) * 127.5).round().clip(0, 255).astype(np.uint8)"
-        )
-    if array.ndim != 4 or array.shape[-1] != 3:
-        raise VideoError(f"{what} must have shape (T, H, W, 3), got {tuple(array.shape)}")
-    if min(array.shape[:3]) < 1:
-        raise VideoError(f"{what} must have T, H, W >= 1, got shape {tuple(array.shape)}")
-    return array
 
 
 def parse_size(size: int | tuple[int, int] | None) -> tuple[int, int] | None:

@@ -21,7 +21,7 @@ What is accepted and how it is converted:
   average rate, except for GIFs (whose per-frame delays are stored in 1/100 s) where it is
   measured from the decoded timestamps.
 
-Anything unusable raises :class:`~spacetime.video.frames.VideoError` naming the file and the
+Anything unusable raises :class:`~spacetime.errors.VideoError` naming the file and the
 problem: a missing path, a folder without frames, a file FFmpeg cannot parse, a truncated or
 corrupt stream, a stream without frames, frames of different sizes in a folder.
 """
@@ -40,8 +40,8 @@ import av
 import cv2
 import numpy as np
 
-from spacetime.errors import SpacetimeError
-from spacetime.video.frames import Video, VideoError, natural_key, parse_size, resize_frame
+from spacetime.errors import SpacetimeError, VideoError
+from spacetime.video.frames import Video, natural_key, parse_size, resize_frame
 from spacetime.video.sampling import check_sampling, output_fps, select_frames
 
 P = TypeVar("P")

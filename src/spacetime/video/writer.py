@@ -29,8 +29,9 @@ import av
 import numpy as np
 from PIL import Image
 
-from spacetime.errors import SpacetimeError
-from spacetime.video.frames import VideoError, check_frames, resize_frame
+from spacetime.contracts.frames import check_frames
+from spacetime.errors import SpacetimeError, VideoError
+from spacetime.video.frames import resize_frame
 
 STRIP_BORDER = (255, 255, 255)  # gap colour between strip tiles (RGB)
 STRIP_MARK = (255, 0, 0)  # border colour of marked frames (RGB)

@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 
 from spacetime.errors import SpacetimeError
-from spacetime.evaluation.metrics.context import AnalysisClip, analysis_shape, check_frames
+from spacetime.evaluation.metrics.context import AnalysisClip, analysis_shape, check_clip
 
 
 @pytest.mark.parametrize(
@@ -17,7 +17,7 @@ from spacetime.evaluation.metrics.context import AnalysisClip, analysis_shape, c
 )
 def test_bad_frames_raise_a_user_error(frames, message):
     with pytest.raises(SpacetimeError, match=message):
-        check_frames(frames)
+        check_clip(frames)
 
 
 def test_analysis_shape_scales_the_longer_side_and_never_upscales():

@@ -17,6 +17,7 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
+from spacetime.contracts.frames import check_frames
 from spacetime.errors import SpacetimeError
 from spacetime.evaluation.flow import VideoFlow
 
@@ -34,28 +35,15 @@ def sobel_magnitude(gray: np.ndarray) -> np.ndarray:
     return out
 
 
-def check_frames(frames: np.ndarray) -> None:
-    """Raise :class:`SpacetimeError` unless ``frames`` is uint8 ``(T, H, W, 3)`` with T >= 2."""
-    if not isinstance(frames, np.ndarray):
-        raise SpacetimeError(
-            f"frames must be a numpy array (T, H, W, 3) uint8, got {type(frames).__name__}"
-        )
-    if frames.dtype != np.uint8:
-        raise SpacetimeError(f"frames must be uint8 (0..255), got dtype {frames.dtype}")
-    if frames.ndim != 4 or frames.shape[-1] != 3:
-        raise SpacetimeError(f"frames must have shape (T, H, W, 3), got {frames.shape}")
-    if frames.shape[0] < 2:
-        raise SpacetimeError(
-            f"temporal metrics need at least 2 frames, got {frames.shape[0]} (shape {frames.shape})"
-        )
-    if min(frames.shape[1:3]) < MIN_SIDE:
-        raise SpacetimeError(
-            f"frames must be at least {MIN_SIDE}x{MIN_SIDE} pixels, got {frames.shape[1:3]}"
-        )
-
-
 MIN_SIDE = 16
 """Smallest frame side the analysis accepts (DIS needs a few pyramid levels of its patches)."""
+
+
+def check_clip(frames: np.ndarray) -> np.ndarray:
+    """``frames`` if they are a clip the metrics can measure: uint8 ``(T, H, W, 3)`` with
+    ``T >= 2`` and sides of at least :data:`MIN_SIDE` pixels; else a
+    :class:`~spacetime.errors.VideoError` (:func:`~spacetime.contracts.frames.check_frames`)."""
+    return check_frames(frames, min_frames=2, min_side=MIN_SIDE, needs="temporal metrics")
 
 
 def analysis_shape(height: int, width: int, analysis_size: int | None) -> tuple[int, int]:
@@ -82,7 +70,7 @@ class AnalysisClip:
     def __init__(
         self, frames: np.ndarray, analysis_size: int | None = 256, flow_preset: str = "ultrafast"
     ) -> None:
-        check_frames(frames)
+        frames = check_clip(frames)
         if analysis_size is not None and analysis_size < 16:
             raise SpacetimeError(f"analysis_size must be >= 16 pixels or None, got {analysis_size}")
         height, width = analysis_shape(frames.shape[1], frames.shape[2], analysis_size)

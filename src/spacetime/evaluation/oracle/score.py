@@ -33,6 +33,7 @@ from typing import Any
 
 import numpy as np
 
+from spacetime.contracts.frames import check_frames
 from spacetime.data.shapes.grammar import ParsedObject, parse_caption
 from spacetime.errors import SpacetimeError
 from spacetime.evaluation.oracle.background import background_stability, classify_background
@@ -142,21 +143,6 @@ class OracleReport:
                 "background_expected": self.background_expected,
             },
         }
-
-
-def _check_frames(frames: Any) -> np.ndarray:
-    if not isinstance(frames, np.ndarray) or frames.dtype != np.uint8:
-        raise SpacetimeError(
-            f"score_video expects frames as a uint8 numpy array (T, H, W, 3), got "
-            f"{type(frames).__name__} {getattr(frames, 'dtype', '')}"
-        )
-    if frames.ndim != 4 or frames.shape[-1] != 3 or frames.shape[0] < 1:
-        raise SpacetimeError(
-            f"score_video expects frames (T, H, W, 3) with T >= 1, got {frames.shape}"
-        )
-    if min(frames.shape[1:3]) < 8:
-        raise SpacetimeError(f"frames of {frames.shape[1:3]} px are too small to score (>= 8)")
-    return frames
 
 
 def _match(clauses: tuple[ParsedObject, ...], tracks: list[Track]) -> list[Track | None]:
@@ -310,7 +296,7 @@ def score_video(frames: np.ndarray, caption: str, *, fps: float = 8.0) -> Oracle
     :class:`SpacetimeError` if the caption is not of ShapesWorld form or the frames are not a
     uint8 video.
     """
-    frames = _check_frames(frames)
+    frames = check_frames(frames, what="score_video frames", min_side=8, needs="scoring")
     parsed = parse_caption(caption)
     if not (isinstance(fps, (int, float)) and fps > 0):
         raise SpacetimeError(f"fps must be > 0 frames/second, got {fps!r}")

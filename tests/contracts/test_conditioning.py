@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 import torch
 
-from spacetime.models.conditioning import FrameCondition, TextEmbedding
+from spacetime.contracts.conditioning import FrameCondition, TextEmbedding
 
 
 def test_text_embedding_rejects_mismatched_shapes() -> None:
@@ -46,3 +46,11 @@ def test_frame_condition_apply_replaces_exactly_the_given_frames() -> None:
     assert torch.equal(out[1], x[1])
     picked = FrameCondition(mask, values).index(torch.tensor([1]))
     assert picked.mask.shape == (1, 4) and torch.equal(picked.values, values[1:])
+
+
+def test_the_readme_import_paths_name_the_same_classes() -> None:
+    import spacetime.models
+    import spacetime.models.conditioning as old
+
+    assert old.FrameCondition is spacetime.models.FrameCondition is FrameCondition
+    assert old.TextEmbedding is spacetime.models.TextEmbedding is TextEmbedding
