@@ -7,15 +7,17 @@ The tests run with ``--import-mode=importlib``, which puts no test folder on ``s
 from __future__ import annotations
 
 from collections.abc import Iterable
+from pathlib import Path
 from typing import Any
 
 import pytest
 import torch
 
 from spacetime.cli.main import main
+from spacetime.pipelines import default
 from spacetime.pipelines.factory import build_pipeline
 from spacetime.pipelines.video_pipeline import VideoPipeline
-from spacetime.training.checkpoint import TrainingState
+from spacetime.training.checkpoint import TrainingState, save_checkpoint
 
 
 def run_cli(argv: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
@@ -65,3 +67,19 @@ def assert_same_state(a: TrainingState, b: TrainingState) -> None:
     assert {k: v for k, v in a.meta.items() if k not in measured} == {
         k: v for k, v in b.meta.items() if k not in measured
     }
+
+
+def save_tiny_run(run: Path, prompt: str) -> Path:
+    """``run`` as `spacetime train` writes it, holding a tiny pipeline (4 frames, 16 px)."""
+    pipe = tiny_pipeline([prompt], frames=4, size=16)
+    state = TrainingState(
+        model={}, ema={}, optimizer={"state": {}, "param_groups": []}, meta={"step": 1}
+    )
+    save_checkpoint(run, state, pipe.save_pretrained)
+    return run
+
+
+def hide_default_model(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Whatever is bundled, the default model is absent unless a test points at one."""
+    monkeypatch.delenv(default.DEFAULT_MODEL_ENV, raising=False)
+    monkeypatch.setattr(default, "BUNDLED_MODEL_DIR", tmp_path / "no_bundled_model")

@@ -8,12 +8,11 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from helpers import tiny_pipeline
+from helpers import hide_default_model, save_tiny_run
 from spacetime.cli.generate_cmd import output_paths
 from spacetime.cli.main import main
 from spacetime.errors import SpacetimeError
 from spacetime.pipelines import default
-from spacetime.training.checkpoint import TrainingState, save_checkpoint
 from spacetime.video.reader import read_video
 
 PROMPT = "a red circle moves left"
@@ -22,20 +21,13 @@ PROMPT = "a red circle moves left"
 @pytest.fixture(scope="module")
 def run_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A training run folder holding a tiny pipeline, as `spacetime train` writes it."""
-    pipe = tiny_pipeline([PROMPT], frames=4, size=16)
-    run = tmp_path_factory.mktemp("run")
-    state = TrainingState(
-        model={}, ema={}, optimizer={"state": {}, "param_groups": []}, meta={"step": 1}
-    )
-    save_checkpoint(run, state, pipe.save_pretrained)
-    return run
+    return save_tiny_run(tmp_path_factory.mktemp("run"), PROMPT)
 
 
 @pytest.fixture(autouse=True)
 def no_default_model(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """Whatever is bundled, the default model is absent unless a test points at one."""
-    monkeypatch.delenv(default.DEFAULT_MODEL_ENV, raising=False)
-    monkeypatch.setattr(default, "BUNDLED_MODEL_DIR", tmp_path / "no_bundled_model")
+    hide_default_model(tmp_path, monkeypatch)
 
 
 def _run(args: list[str]) -> int:

@@ -8,13 +8,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from helpers import tiny_pipeline
+from helpers import hide_default_model, save_tiny_run
 from spacetime.errors import SpacetimeError
 from spacetime.pipelines import default
 from spacetime.pipelines.best_of import best_of_groups, rank_variants
 from spacetime.pipelines.loading import load_pipeline, resolve_pipeline
 from spacetime.pipelines.long_video import LongVideo, generate_long, generate_videos
-from spacetime.training.checkpoint import TrainingState, save_checkpoint
 
 PROMPT = "a red circle moves left"
 
@@ -22,20 +21,13 @@ PROMPT = "a red circle moves left"
 @pytest.fixture(scope="module")
 def run_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A training run folder holding a tiny pipeline, as `spacetime train` writes it."""
-    pipe = tiny_pipeline([PROMPT], frames=4, size=16)
-    run = tmp_path_factory.mktemp("run")
-    state = TrainingState(
-        model={}, ema={}, optimizer={"state": {}, "param_groups": []}, meta={"step": 1}
-    )
-    save_checkpoint(run, state, pipe.save_pretrained)
-    return run
+    return save_tiny_run(tmp_path_factory.mktemp("run"), PROMPT)
 
 
 @pytest.fixture(autouse=True)
 def no_default_model(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """Whatever is bundled, the default model is absent unless a test points at one."""
-    monkeypatch.delenv(default.DEFAULT_MODEL_ENV, raising=False)
-    monkeypatch.setattr(default, "BUNDLED_MODEL_DIR", tmp_path / "no_bundled_model")
+    hide_default_model(tmp_path, monkeypatch)
 
 
 def test_a_run_folder_resolves_to_its_checkpoint_pipeline(run_dir: Path) -> None:
