@@ -42,6 +42,7 @@ import spacetime
 from _common import run_main
 from spacetime.errors import SpacetimeError
 from spacetime.pipelines import VideoPipeline
+from spacetime.pipelines.run_folder import pipeline_folder
 from spacetime.pipelines.shapes_eval import (
     ATTRIBUTES,
     HELD_OUT_SEED,
@@ -54,7 +55,6 @@ from spacetime.pipelines.shapes_eval import (
     score_clips,
     summarize,
 )
-from spacetime.training.checkpoint import pipeline_folder
 
 TRUTH = "ground truth"
 COLUMNS = {  # --only key -> table column

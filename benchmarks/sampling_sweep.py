@@ -29,8 +29,8 @@ from _common import cached, run_main
 from default_quality import weights_digest
 from spacetime.errors import SpacetimeError
 from spacetime.pipelines import VideoPipeline
+from spacetime.pipelines.run_folder import pipeline_folder
 from spacetime.pipelines.shapes_eval import generate_tasks, held_out_tasks, score_clips, summarize
-from spacetime.training.checkpoint import pipeline_folder
 
 SWEEP_SEED = 30_000_000
 """First scene seed of the sweep's scenes (disjoint from the held-out and curve scenes)."""

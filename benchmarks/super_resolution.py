@@ -31,9 +31,9 @@ from spacetime.contracts.pixels import to_model_range, to_uint8
 from spacetime.data import shapes
 from spacetime.errors import SpacetimeError
 from spacetime.models.super_resolution import downsample, upsample
+from spacetime.pipelines.run_folder import pipeline_folder
 from spacetime.pipelines.shapes_eval import HELD_OUT_SEED, ORACLE_SCORES
 from spacetime.pipelines.super_resolution import SuperResolutionPipeline
-from spacetime.training.checkpoint import pipeline_folder
 
 METRICS = ("flicker", "edge_shimmer", "warp_error", "teleport", "identity_drift")
 

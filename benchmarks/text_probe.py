@@ -20,7 +20,7 @@ import torch
 from _common import run_main
 from spacetime.data.shapes_dataset import ShapesDataset
 from spacetime.pipelines import VideoPipeline
-from spacetime.training.checkpoint import pipeline_folder
+from spacetime.pipelines.run_folder import pipeline_folder
 from spacetime.training.probe import TextUseProbe
 
 

@@ -37,3 +37,16 @@ def digits_file() -> Path:
     if not path.is_file():
         pytest.skip(f"MNIST digits not available: {path} is absent (only in the dev workspace)")
     return path
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--reverse",
+        action="store_true",
+        help="run the tests in reverse collection order (the suite must not depend on order)",
+    )
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    if config.getoption("--reverse"):
+        items.reverse()

@@ -116,10 +116,17 @@ def test_calibrate_reports_one_row_per_corruption_with_pass_flags():
         calibrate(_pan(), strengths=[0.5, 0.25])
 
 
-def test_teleport_object_moves_the_object_on_the_middle_frame_only():
+@pytest.mark.parametrize(
+    "caption",
+    [
+        "a large blue square bounces on a checkered background",  # the demo's clip
+        "a large red circle stays still on a striped background",  # no frame shows what is behind
+    ],
+)
+def test_teleport_object_moves_the_object_on_the_middle_frame_only(caption: str) -> None:
     from spacetime.data import shapes
+    from spacetime.data.shapes.render import static_image
 
-    caption = "a large blue square bounces on a checkered background"  # the demo's clip
     clip = shapes.render(shapes.scene_from_caption(caption, 1, size=64, frames=16))
     video = clip.video.copy()
     out = corruptions.teleport_object(video, clip.ground_truth, jump=3.0)
@@ -127,12 +134,24 @@ def test_teleport_object_moves_the_object_on_the_middle_frame_only():
     changed = (out != video).any(axis=-1)  # (T, H, W)
     assert np.flatnonzero(changed.any(axis=(1, 2))).tolist() == [8]
     obj = clip.ground_truth["per_frame"][8]["objects"][0]
-    (cx, _), radius = obj["center"], obj["radius"]
-    shift = round(3.0 * radius)  # the object is left of the centre: it jumps right
-    assert cx < 32
+    (cx, cy), radius = obj["center"], obj["radius"]
+    direction = 1 if cx < 32 else -1  # it jumps towards the far side of the frame
     ys, xs = np.nonzero(changed[8])
-    pasted = xs > cx + radius + 2  # beyond the object's own place: where it landed
+    pasted = (xs - cx) * direction > radius * np.sqrt(2) + 2  # beyond its own place
     assert pasted.sum() > radius**2  # a real object, not a few pixels
-    assert np.array_equal(out[8, ys[pasted], xs[pasted]], video[8, ys[pasted], xs[pasted] - shift])
-    left = ~pasted  # the rest of the change: where it was, now cleared
-    assert (np.abs(xs[left] - cx) <= radius + 2).all()
+    # The pasted pixels are the object's own, one sideways jump of at least 2 radii away (up
+    # to 3, less where the frame's edge stops it).
+    jumps = [
+        d
+        for d in range(-63, 64)
+        if (xs[pasted] - d).min() >= 0
+        and (xs[pasted] - d).max() < 64
+        and np.array_equal(out[8, ys[pasted], xs[pasted]], video[8, ys[pasted], xs[pasted] - d])
+    ]
+    assert len(jumps) == 1 and 2 * radius <= jumps[0] * direction <= round(3 * radius)
+    # Where it was is the bare background now, exactly, also for an object that never moves.
+    yy, xx = np.mgrid[0:64, 0:64] + 0.5
+    own = np.hypot(xx - cx, yy - cy) <= radius * 0.9  # well inside the object
+    assert np.array_equal(out[8][own], static_image(clip.ground_truth)[own])
+    with pytest.raises(SpacetimeError, match="ground truth describes a 64x64 clip"):
+        corruptions.teleport_object(video[:, :32, :32], clip.ground_truth)

@@ -148,17 +148,7 @@ def generate(
         candidates = generate_videos(pipe, prompts, seeds=seeds, frames=frames, size=size,
                                      image=first, long=settings, batch_size=batch_size,
                                      steps=steps, guidance=guidance, sampler=sampler)  # fmt: skip
-    videos = candidates  # uint8 (num * best_of, T, H, W, 3)
-    if best_of > 1:
-        from spacetime.pipelines.best_of import best_of_groups
-
-        kept = []
-        for i, best in enumerate(best_of_groups(candidates, prompt, best_of, fps=fps)):
-            score = "" if best.adherence is None else f", adherence {best.adherence:.2f}"
-            typer.echo(f"video {i}: kept seed {seed + i * best_of + best.index} of {best_of} "
-                       f"variants (coherence rank {best.rank}{score})")  # fmt: skip
-            kept.append(candidates[i * best_of + best.index])
-        videos = np.stack(kept)
+    videos = keep_best(candidates, prompt, best_of, seed, fps)
     for path, video in zip(paths, videos, strict=True):
         path.parent.mkdir(parents=True, exist_ok=True)
         write_video(path, video, fps)
@@ -168,6 +158,24 @@ def generate(
         typer.echo(f"wrote {path} ({t} frames, {w}x{h}, {fps:g} fps)")
     made = f"{num} video(s)" + (f", each the best of {best_of}," if best_of > 1 else "")
     typer.echo(f"generated {made} from {folder} in {elapsed:.1f} s")
+
+
+def keep_best(
+    candidates: np.ndarray, prompt: str, best_of: int, seed: int, fps: float
+) -> np.ndarray:
+    """uint8 ``(num, T, H, W, 3)``: of each run of ``best_of`` variants in ``candidates``
+    (``(num * best_of, T, H, W, 3)``), the one the evaluator ranks first, saying which."""
+    if best_of == 1:
+        return candidates
+    from spacetime.pipelines.best_of import best_of_groups
+
+    kept = []
+    for i, best in enumerate(best_of_groups(candidates, prompt, best_of, fps=fps)):
+        score = "" if best.adherence is None else f", adherence {best.adherence:.2f}"
+        typer.echo(f"video {i}: kept seed {seed + i * best_of + best.index} of {best_of} "
+                   f"variants (coherence rank {best.rank}{score})")  # fmt: skip
+        kept.append(candidates[i * best_of + best.index])
+    return np.stack(kept)
 
 
 def long_settings(long: str | None, window: int | None, overlap: int | None) -> LongVideo | None:

@@ -5,7 +5,10 @@
 - :mod:`.pixels` — ``uint8`` pixels <-> the library's ``[-1, 1]`` float videos;
 - :mod:`.conditioning` — :class:`~spacetime.contracts.conditioning.TextEmbedding` and
   :class:`~spacetime.contracts.conditioning.FrameCondition`, what denoisers, objectives and
-  samplers are given.
+  samplers are given;
+- :mod:`.weights` — the one refusal of pickled weights (safetensors only);
+- :mod:`.dataclass_yaml` — typed dataclass configs from YAML and ``--set key=value``, unknown
+  keys and NaN refused; :mod:`.presets` — where the named YAML presets ship (package data).
 
 These modules import nothing from spacetime but :mod:`spacetime.errors`, so ``video``, ``data``,
 ``models``, ``diffusion``, ``pipelines``, ``training`` and ``evaluation`` may all import them.

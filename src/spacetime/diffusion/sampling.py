@@ -23,9 +23,10 @@ sampler here (see :mod:`spacetime.diffusion.objectives`).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 
 import torch
+from diffusers import SchedulerMixin
 from tqdm.auto import tqdm
 
 from spacetime.contracts.conditioning import FrameCondition, TextEmbedding
@@ -199,26 +200,21 @@ def sample(
     seeds = [int(s) for s in seeds]
     if not seeds:
         raise SpacetimeError("seeds must hold at least one seed (one per sample)")
-    batch, n_frames = len(seeds), shape[1]
+    batch = len(seeds)
     model_device, model_dtype = _model_device_dtype(model)
     device = torch.device(device) if device is not None else model_device
     dtype = dtype or model_dtype
     state_dtype = torch.float64 if dtype == torch.float64 else torch.float32
 
-    scale = guidance_scale(guidance, n_frames)
+    scale = guidance_scale(guidance, shape[1])
     use_cfg = bool((scale != 1).any())
     if use_cfg and (text is None or null_text is None):
         raise SpacetimeError(
             f"guidance {guidance} needs both text and null_text (the encoded empty prompt); "
             "use guidance=1 for unguided sampling"
         )
-    if text is not None:
-        text = _batched_text(text, batch, "text")
-        text = TextEmbedding(text.tokens.to(device, dtype), text.mask.to(device))
-    if use_cfg:
-        assert null_text is not None  # checked above
-        null_text = _batched_text(null_text, batch, "null_text")
-        null_text = TextEmbedding(null_text.tokens.to(device, dtype), null_text.mask.to(device))
+    text = _on_device(text, batch, "text", device, dtype)
+    null_text = _on_device(null_text if use_cfg else None, batch, "null_text", device, dtype)
     if frames is not None:
         frames = _batched_frames(frames, batch, shape)
         frames = FrameCondition(frames.mask.to(device), frames.values.to(device, state_dtype))
@@ -237,21 +233,11 @@ def sample(
 
     # the network sees the given frames in its own dtype; the state keeps them in state_dtype
     model_frames = None if frames is None else FrameCondition(frames.mask, frames.values.to(dtype))
-
-    def make(
-        text: TextEmbedding | None, frames: FrameCondition | None, net: Denoiser = model
-    ) -> Callable[[torch.Tensor, torch.Tensor], torch.Tensor]:
-        """The (guided) network call for a batch with this text and these frames."""
-        if use_cfg:
-            assert text is not None and null_text is not None
-            null = null_text.index(slice(0, text.tokens.shape[0]))
-            return _guided(net, text, null, frames, scale, guidance_rescale)
-        return lambda x_in, t: net(x_in, t, text=text, frames=frames)
-
+    make = _network_call(model, null_text, scale, guidance_rescale)
     if device.type == "cpu":  # exact batch invariance (module docstring)
         denoise = _per_sample(make, text, model_frames, batch, model)
     else:
-        denoise = make(text, model_frames)
+        denoise = make(text, model_frames, model)
 
     was_training = isinstance(model, torch.nn.Module) and model.training
     if was_training:
@@ -261,23 +247,69 @@ def sample(
         # denoiser differentiates itself (reconstruction guidance): then only no_grad
         needs_grad = getattr(model, "needs_grad", False)
         with torch.no_grad() if needs_grad else torch.inference_mode():
-            for i, ts in enumerate(
-                tqdm(scheduler.timesteps, disable=not progress, desc=f"sampling ({sampler})")
-            ):
-                x_in = x
-                if hasattr(scheduler, "scale_model_input"):  # Euler: x / √(σ² + 1)
-                    x_in = scheduler.scale_model_input(x, ts)
-                t = ts.to(device, torch.float32).expand(batch)  # (B,) in training units
-                if frames is not None:
-                    x_in = frames.apply(x_in)
-                    t = t[:, None].expand(batch, n_frames).masked_fill(frames.mask, 0.0)  # (B, T)
-                out = denoise(x_in.to(dtype), t)  # (B, C, T, H, W)
-                x = scheduler.step(out.to(state_dtype), ts, x, generator=generators).prev_sample
-                if frames is not None:
-                    x = frames.apply(x)
-                if callback is not None:
-                    callback(i, float(ts), x)
+            steps_bar = tqdm(
+                scheduler.timesteps, disable=not progress, desc=f"sampling ({sampler})"
+            )
+            x = _denoise_loop(scheduler, steps_bar, x, denoise, frames, generators, dtype, callback)
     finally:
         if was_training:
             model.train()
     return x.clone()  # a normal tensor again, usable in autograd and in-place ops
+
+
+def _on_device(
+    text: TextEmbedding | None, batch: int, name: str, device: torch.device, dtype: torch.dtype
+) -> TextEmbedding | None:
+    """``text`` batched to ``batch`` rows (see :func:`_batched_text`) on ``device`` in ``dtype``."""
+    if text is None:
+        return None
+    text = _batched_text(text, batch, name)
+    return TextEmbedding(text.tokens.to(device, dtype), text.mask.to(device))
+
+
+def _network_call(
+    model: Denoiser, null_text: TextEmbedding | None, scale: torch.Tensor, rescale: float
+) -> Callable[..., Callable[[torch.Tensor, torch.Tensor], torch.Tensor]]:
+    """``make(text, frames, net)``: the (guided, when ``null_text`` is given) network call for
+    a batch with this text and these frames."""
+
+    def make(
+        text: TextEmbedding | None, frames: FrameCondition | None, net: Denoiser = model
+    ) -> Callable[[torch.Tensor, torch.Tensor], torch.Tensor]:
+        if null_text is not None:
+            assert text is not None  # sample() checks that guidance has both embeddings
+            null = null_text.index(slice(0, text.tokens.shape[0]))
+            return _guided(net, text, null, frames, scale, rescale)
+        return lambda x_in, t: net(x_in, t, text=text, frames=frames)
+
+    return make
+
+
+def _denoise_loop(
+    scheduler: SchedulerMixin,
+    timesteps: Iterable[torch.Tensor],
+    x: torch.Tensor,
+    denoise: Callable[[torch.Tensor, torch.Tensor], torch.Tensor],
+    frames: FrameCondition | None,
+    generators: list[torch.Generator],
+    dtype: torch.dtype,
+    callback: StepCallback | None,
+) -> torch.Tensor:
+    """Run ``scheduler`` from the noisy state ``x`` (B, C, T, H, W) over ``timesteps``; given
+    ``frames`` are re-imposed (clean, at ``t = 0``) before every call and after every step."""
+    batch, n_frames, state_dtype = x.shape[0], x.shape[2], x.dtype
+    for i, ts in enumerate(timesteps):
+        x_in = x
+        if hasattr(scheduler, "scale_model_input"):  # Euler: x / √(σ² + 1)
+            x_in = scheduler.scale_model_input(x, ts)
+        t = ts.to(x.device, torch.float32).expand(batch)  # (B,) in training units
+        if frames is not None:
+            x_in = frames.apply(x_in)
+            t = t[:, None].expand(batch, n_frames).masked_fill(frames.mask, 0.0)  # (B, T)
+        out = denoise(x_in.to(dtype), t)  # (B, C, T, H, W)
+        x = scheduler.step(out.to(state_dtype), ts, x, generator=generators).prev_sample
+        if frames is not None:
+            x = frames.apply(x)
+        if callback is not None:
+            callback(i, float(ts), x)
+    return x

@@ -187,23 +187,35 @@ def frozen(frames: np.ndarray, strength: float, *, seed: int = 0) -> np.ndarray:
 
 def teleport_object(video: np.ndarray, ground_truth: dict, *, jump: float = 3.0) -> np.ndarray:
     """``video`` uint8 (T, H, W, 3) with its first object moved ``jump`` radii sideways on the
-    middle frame only: a generator's teleport of the subject, exact because ShapesWorld's
-    background is static (the per-pixel median over time) and the object's place is known
-    from ``ground_truth`` (a ShapesWorld clip's). Unlike the strength-scaled corruptions
-    above it needs the ground truth, so it is not in :data:`CORRUPTIONS`; the demo uses it."""
+    middle frame only: a generator's teleport of the subject. Exact for a ShapesWorld clip:
+    ``ground_truth`` (the clip's) gives the object's place and the static background, which
+    fills the place it left, whether or not the object ever moves. Unlike the strength-scaled
+    corruptions above it needs the ground truth, so it is not in :data:`CORRUPTIONS`; the demo
+    uses it."""
+    from spacetime.data.shapes.render import static_image
+
+    check_clip(video)
+    size = int(ground_truth["size"])
+    if video.shape[1:3] != (size, size):
+        raise SpacetimeError(
+            f"teleport_object: the video is {video.shape[2]}x{video.shape[1]} but its ground "
+            f"truth describes a {size}x{size} clip"
+        )
     out = video.copy()
     k = len(video) // 2
     obj = ground_truth["per_frame"][k]["objects"][0]
     (cx, cy), radius = obj["center"], obj["radius"]
-    height, width = video.shape[1:3]
-    background = np.median(video, axis=0).astype(np.uint8)  # (H, W, 3)
-    half = int(np.ceil(radius)) + 2
-    y0, y1 = max(0, round(cy) - half), min(height, round(cy) + half)
-    x0, x1 = max(0, round(cx) - half), min(width, round(cx) + half)
+    background = static_image(ground_truth)  # (H, W, 3)
+    half = int(np.ceil(radius * np.sqrt(2))) + 2  # a square's corners lie r*sqrt(2) out
+    y0, y1 = max(0, round(cy) - half), min(size, round(cy) + half)
+    x0, x1 = max(0, round(cx) - half), min(size, round(cx) + half)
     box = video[k, y0:y1, x0:x1]  # (h, w, 3)
-    is_object = np.abs(box.astype(int) - background[y0:y1, x0:x1]).sum(-1) > 24  # (h, w)
-    shift = round(jump * radius) * (-1 if cx > width / 2 else 1)
-    nx0 = int(np.clip(x0 + shift, 0, width - (x1 - x0)))
+    ys, xs = np.mgrid[y0:y1, x0:x1] + 0.5  # pixel centres
+    near = np.hypot(xs - cx, ys - cy) <= radius * np.sqrt(2) + 1  # (h, w)
+    differs = np.abs(box.astype(int) - background[y0:y1, x0:x1]).sum(-1) > 8  # (h, w)
+    is_object = near & differs
+    shift = round(jump * radius) * (-1 if cx > size / 2 else 1)
+    nx0 = int(np.clip(x0 + shift, 0, size - (x1 - x0)))
     out[k, y0:y1, x0:x1][is_object] = background[y0:y1, x0:x1][is_object]
     out[k, y0:y1, nx0 : nx0 + (x1 - x0)][is_object] = box[is_object]
     return out

@@ -45,6 +45,7 @@ from diffusers.configuration_utils import register_to_config
 from torch import nn
 
 from spacetime.contracts.conditioning import FrameCondition, TextEmbedding
+from spacetime.contracts.weights import check_weights
 from spacetime.errors import SpacetimeError
 from spacetime.models.attention import TimePosition
 from spacetime.models.base import VideoDenoiser
@@ -358,7 +359,6 @@ def load_unet2d(path: str | Path) -> UNet2DConditionModel:
         SpacetimeError: the folder is missing, holds another model, or has only pickled
         weights (``.bin``, ``.pt``, ...: named in the message).
     """
-    from spacetime.pipelines.pretrained import check_weights  # the one pickle refusal
 
     folder = Path(path)
     if not folder.is_dir():

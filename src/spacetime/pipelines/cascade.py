@@ -87,8 +87,8 @@ class Cascade:
     def from_yaml(cls, path: str | Path) -> Cascade:
         """Read a cascade YAML file (unknown keys are errors): a path, or the name of a bundled
         recipe (``cascade-shapes`` = ``spacetime/configs/cascade-shapes.yaml``)."""
-        from spacetime.training.dataclass_yaml import merge, read_yaml
-        from spacetime.training.presets import config_file
+        from spacetime.contracts.dataclass_yaml import merge, read_yaml
+        from spacetime.contracts.presets import config_file
 
         file = config_file(path)
         cascade = merge(cls(), read_yaml(file), source=str(file))
@@ -97,7 +97,7 @@ class Cascade:
 
     def to_yaml(self, path: str | Path | None = None) -> str:
         """The cascade as YAML text (written to ``path`` when given); ``from_yaml`` inverts it."""
-        from spacetime.training.dataclass_yaml import dataclass_to_dict
+        from spacetime.contracts.dataclass_yaml import dataclass_to_dict
 
         text = yaml.safe_dump(dataclass_to_dict(self), sort_keys=False)
         if path is not None:
@@ -143,8 +143,8 @@ class Cascade:
     def _upsample(
         self, videos: np.ndarray, seeds: Sequence[int], device: Any, progress: bool
     ) -> np.ndarray:
+        from spacetime.pipelines.run_folder import pipeline_folder
         from spacetime.pipelines.super_resolution import SuperResolutionPipeline
-        from spacetime.training.checkpoint import pipeline_folder
 
         stage = self.super_resolution
         folder = pipeline_folder(stage.path, what="cascade super_resolution.path")

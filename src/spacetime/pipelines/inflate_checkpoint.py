@@ -136,8 +136,8 @@ def inflate_checkpoint(
     """
     from spacetime.models.inflate_diffusers import inflate_diffusers_unet
     from spacetime.models.presets import load_model
+    from spacetime.pipelines.run_folder import pipeline_folder
     from spacetime.pipelines.video_pipeline import VideoPipeline
-    from spacetime.training.checkpoint import pipeline_folder
 
     source, out = Path(source), Path(out)
     if not source.is_dir():

@@ -272,16 +272,7 @@ def generate_long(
         raise SpacetimeError("give either image (a first frame) or start (a clip to continue)")
     hw = pipe.sample_size if size is None else as_hw(size)
     pipe._check_shape(min(window, total_frames), hw)
-    given: dict[int, np.ndarray] = {}
-    if image is not None:
-        given[0] = image
-    if start is not None:
-        start = np.asarray(start)
-        if start.dtype != np.uint8 or start.ndim != 4 or len(start) < overlap:
-            raise SpacetimeError(
-                f"start must be uint8 (T0 >= {overlap}, H, W, 3); got {start.dtype} {start.shape}"
-            )
-        given = dict(enumerate(start[-overlap:]))
+    given = _first_frames(image, start, overlap)
     skip = overlap if start is not None else 0
     total = total_frames + skip
 
@@ -296,9 +287,39 @@ def generate_long(
         pipe, settings, pipe.encode_prompts(prompts), seeds,
         {"steps": steps, "guidance": guidance, "sampler": sampler},
     )  # fmt: skip
-    calls, unit = settings.windows(total, pipe.sample_frames), "window"
+    _fill(run, latents, final, window, overlap, progress)
+    return decode_chunks(pipe, latents[:, :, skip:].to(pipe.device), window)
+
+
+def _first_frames(
+    image: np.ndarray | None, start: np.ndarray | None, overlap: int
+) -> dict[int, np.ndarray]:
+    """The frames a long video starts from: ``image`` as frame 0, or the last ``overlap``
+    frames of the clip ``start`` it continues (``{}`` for neither)."""
+    if start is None:
+        return {} if image is None else {0: image}
+    start = np.asarray(start)
+    if start.dtype != np.uint8 or start.ndim != 4 or len(start) < overlap:
+        raise SpacetimeError(
+            f"start must be uint8 (T0 >= {overlap}, H, W, 3); got {start.dtype} {start.shape}"
+        )
+    return dict(enumerate(start[-overlap:]))
+
+
+def _fill(
+    run: _Sampler,
+    latents: torch.Tensor,
+    final: torch.Tensor,
+    window: int,
+    overlap: int,
+    progress: bool,
+) -> None:
+    """Sample every frame of ``latents`` (B, C, T, h, w) not yet ``final`` (T,), in place, by
+    the settings' method, with a progress bar over windows (``sliding``: over steps)."""
+    settings, total = run.settings, latents.shape[2]
+    calls, unit = settings.windows(total, run.pipe.sample_frames), "window"
     if settings.method == "sliding":  # every step runs all windows: count steps
-        calls, unit = steps, f"step of {calls} windows"
+        calls, unit = run.sampling["steps"], f"step of {calls} windows"
     bar = tqdm(total=calls, disable=not progress, desc=f"long video ({settings.method})",
                unit=unit)  # fmt: skip
     with torch.no_grad():
@@ -311,7 +332,6 @@ def generate_long(
             plan = autoregressive_plan(total, window, overlap)
             _run_plan(run, plan, latents, final, lambda: bar.update(1))
     bar.close()
-    return decode_chunks(pipe, latents[:, :, skip:].to(pipe.device), window)
 
 
 def generate_videos(

@@ -32,13 +32,12 @@ from typing import Any
 from packaging.version import InvalidVersion, Version
 
 import spacetime
+from spacetime.contracts.weights import check_weights
 from spacetime.errors import SpacetimeError
 
 MODEL_INDEX = "model_index.json"
 PIPELINE_CLASS = "VideoPipeline"
 PARTS: tuple[str, ...] = ("denoiser", "text_encoder", "autoencoder")
-PICKLE_SUFFIXES: tuple[str, ...] = (".bin", ".pt", ".pth", ".pkl", ".pickle", ".ckpt")
-"""Weight files that are pickles: never loaded (unpickling can run any code)."""
 
 
 def class_ref(obj: object) -> list[str]:
@@ -132,19 +131,6 @@ def read_model_index(path: str | Path) -> dict[str, Any]:
 
 def _positive_int(value: Any) -> bool:
     return isinstance(value, int) and not isinstance(value, bool) and value >= 1
-
-
-def check_weights(folder: Path) -> None:
-    """Refuse a part folder without safetensors weights, naming any pickle found instead."""
-    if any(folder.rglob("*.safetensors")):
-        return
-    pickles = sorted(p.name for p in folder.rglob("*") if p.suffix.lower() in PICKLE_SUFFIXES)
-    if pickles:
-        raise SpacetimeError(
-            f"{folder}: {', '.join(pickles)} is a pickle, which spacetime never loads (unpickling "
-            "can run any code); expected *.safetensors weights"
-        )
-    raise SpacetimeError(f"{folder}: no *.safetensors weights")
 
 
 def check_config(cls: type, folder: Path) -> None:

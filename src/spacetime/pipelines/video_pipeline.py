@@ -22,12 +22,13 @@ import torch
 
 import spacetime
 from spacetime.contracts.conditioning import FrameCondition, TextEmbedding
-from spacetime.contracts.pixels import to_model_range, to_uint8
-from spacetime.data.transforms import Size, as_hw, resize_center_crop
+from spacetime.contracts.pixels import to_uint8
+from spacetime.data.transforms import Size, as_hw
 from spacetime.diffusion.objectives import Objective
 from spacetime.diffusion.registry import build_objective
 from spacetime.diffusion.sampling import sample
 from spacetime.errors import SpacetimeError, SpacetimeWarning
+from spacetime.pipelines.given_frames import GivenFrames, beyond_window, given_pixels, merge_given
 from spacetime.pipelines.pretrained import (
     MODEL_INDEX,
     PIPELINE_CLASS,
@@ -36,9 +37,6 @@ from spacetime.pipelines.pretrained import (
     read_model_index,
     write_atomically,
 )
-
-GivenFrames = Mapping[int, np.ndarray]
-"""Given frames of one clip: ``{frame index (negative from the end): uint8 (H, W, 3)}``."""
 
 
 @runtime_checkable
@@ -234,19 +232,7 @@ class VideoPipeline:
                 "this model was not trained with frame conditioning, so it cannot start from an "
                 "image or given frames; train it with frame masks or drop --image"
             )
-        mask = torch.zeros(frames, dtype=torch.bool)
-        pixels = torch.zeros(3, frames, *size)
-        for index, frame in given.items():
-            if not -frames <= index < frames:
-                raise SpacetimeError(f"given frame index {index} is outside a {frames}-frame clip")
-            frame = np.asarray(frame)
-            if frame.dtype != np.uint8 or frame.ndim != 3 or frame.shape[-1] != 3:
-                raise SpacetimeError(
-                    f"given frame {index} must be uint8 (H, W, 3) RGB; got {frame.dtype} "
-                    f"{frame.shape}"
-                )
-            mask[index] = True
-            pixels[:, index] = to_model_range(resize_center_crop(frame[None], size))[:, 0]
+        mask, pixels = given_pixels(given, frames, size)  # (T,), (3, T, H, W)
         values = pixels[None].to(self.device)  # (1, 3, T, H, W)
         if self.autoencoder is not None:
             if self._factors()[0] != 1:
@@ -318,33 +304,34 @@ class VideoPipeline:
         if chunk < 1:
             raise SpacetimeError(f"batch_size must be >= 1; got {batch_size}")
         shape = self._latent_shape(frames, hw)
-        cond = self._condition(_given(image, given_frames, len(prompts)), frames, hw, shape)
-        videos = []
-        for lo in range(0, len(prompts), chunk):
-            rows = slice(lo, lo + chunk)
-            text, null_text = self.encode_prompts(prompts[rows])
-            if cond is not None and cond.mask.shape[0] > 1:
-                chunk_cond: FrameCondition | None = cond.index(rows)
-            else:
-                chunk_cond = cond  # None, or batch 1: shared by every sample
-            x0 = sample(
-                self.denoiser,
-                self.objective,
-                shape=shape,
-                seeds=seeds[rows],
-                text=text,
-                null_text=null_text,
-                guidance=guidance,
-                frames=chunk_cond,
-                sampler=sampler,
-                steps=steps,
-                callback=callback,
-                progress=progress,
-            )  # (b, C, T', h, w)
-            if self.autoencoder is not None:
-                x0 = self.autoencoder.decode(x0)  # (b, 3, T, H, W)
-            videos.append(to_uint8(x0))  # (b, T, H, W, 3)
+        cond = self._condition(merge_given(image, given_frames, len(prompts)), frames, hw, shape)
+        settings = {"guidance": guidance, "sampler": sampler, "steps": steps,
+                    "callback": callback, "progress": progress}  # fmt: skip
+        videos = [
+            self._sample_rows(prompts, seeds, slice(lo, lo + chunk), shape, cond, settings)
+            for lo in range(0, len(prompts), chunk)
+        ]  # uint8 (b, T, H, W, 3) each
         return np.concatenate(videos)
+
+    def _sample_rows(
+        self,
+        prompts: list[str],
+        seeds: list[int],
+        rows: slice,
+        shape: tuple[int, int, int, int],
+        cond: FrameCondition | None,
+        settings: dict[str, Any],
+    ) -> np.ndarray:
+        """uint8 ``(b, T, H, W, 3)``: the videos of ``prompts[rows]`` in one sampler call."""
+        text, null_text = self.encode_prompts(prompts[rows])
+        if cond is not None and cond.mask.shape[0] > 1:
+            cond = cond.index(rows)  # per-sample frames; batch 1 is shared by every sample
+        # (b, C, T', h, w) in the denoiser's space
+        x0 = sample(self.denoiser, self.objective, shape=shape, seeds=seeds[rows], text=text,
+                    null_text=null_text, frames=cond, **settings)  # fmt: skip
+        if self.autoencoder is not None:
+            x0 = self.autoencoder.decode(x0)  # (b, 3, T, H, W)
+        return to_uint8(x0)  # (b, T, H, W, 3)
 
     def _latent_shape(self, frames: int, size: tuple[int, int]) -> tuple[int, int, int, int]:
         """``(C, T, H, W)`` the denoiser samples for a clip of ``frames`` at pixel ``size``."""
@@ -373,51 +360,3 @@ class VideoPipeline:
         return FrameCondition(
             torch.cat([r.mask for r in rows]), torch.cat([r.values.to(empty.values) for r in rows])
         )  # (B, T), (B, C, T, h, w)
-
-
-def beyond_window(frames: int, trained: int) -> str:
-    """What happens when a clip of ``frames`` is asked of a model trained on ``trained``-frame
-    clips: one longer window, which the model never saw. The one place this is said, so that
-    the long-video path is offered wherever it applies."""
-    return (
-        f"{frames} frames is more than the {trained} this model was trained on: they are "
-        f"sampled as one {frames}-frame window, which it never saw, so motion and identity "
-        f"may fall apart; for a longer video, make it {trained} frames at a time with "
-        "`spacetime generate --long extend|guided|noisy|sliding|keyframes` "
-        "(spacetime.pipelines.generate_long)"
-    )
-
-
-def _per_sample(value: Any, count: int, name: str) -> list[Any]:
-    """``value`` repeated ``count`` times, or a list/tuple checked to hold ``count`` items."""
-    if isinstance(value, list | tuple):
-        if len(value) != count:
-            raise SpacetimeError(
-                f"{name} has {len(value)} entries for {count} prompts; give one per prompt "
-                "(None where a prompt has none) or a single one shared by all"
-            )
-        return list(value)
-    return [value] * count
-
-
-def _given(
-    image: Any, given_frames: Any, count: int
-) -> dict[int, np.ndarray] | list[dict[int, np.ndarray]]:
-    """Merge ``image`` into ``given_frames``: one shared mapping, or one per sample when
-    either argument is a list (see :meth:`VideoPipeline.__call__`)."""
-    if not isinstance(image, list | tuple) and not isinstance(given_frames, list | tuple):
-        shared = dict(given_frames or {})
-        if image is not None:
-            shared[0] = image
-        return shared
-    rows = []
-    for frames, first in zip(
-        _per_sample(given_frames, count, "given_frames"),
-        _per_sample(image, count, "image"),
-        strict=True,
-    ):
-        row = dict(frames or {})
-        if first is not None:
-            row[0] = first
-        rows.append(row)
-    return rows

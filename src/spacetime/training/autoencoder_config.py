@@ -15,11 +15,11 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from spacetime.contracts.dataclass_yaml import apply_overrides, merge, read_yaml
+from spacetime.contracts.presets import config_file
 from spacetime.errors import SpacetimeError
 from spacetime.models.autoencoder import AUTOENCODER_PRESETS
 from spacetime.training.config import OptimConfig
-from spacetime.training.dataclass_yaml import apply_overrides, merge, read_yaml
-from spacetime.training.presets import config_file
 
 __all__ = [
     "RESUMABLE",

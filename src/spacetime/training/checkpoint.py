@@ -40,7 +40,12 @@ from safetensors import SafetensorError
 from safetensors.torch import load_file, save_file
 
 from spacetime.errors import SpacetimeError
-from spacetime.pipelines.pretrained import MODEL_INDEX
+from spacetime.pipelines.run_folder import (
+    CHECKPOINT_NAME,
+    COMPLETE,
+    find_checkpoint,
+    pipeline_folder,
+)
 
 __all__ = [
     "CHECKPOINT_NAME",
@@ -53,9 +58,6 @@ __all__ = [
     "pipeline_folder",
     "save_checkpoint",
 ]
-
-CHECKPOINT_NAME = "checkpoint"
-_COMPLETE = "COMPLETE"
 
 
 class CheckpointWriteError(SpacetimeError):
@@ -171,7 +173,7 @@ def _write_folder(
     (tmp / "state" / "optimizer.json").write_text(json.dumps(opt_meta))
     (tmp / "state" / "trainer.json").write_text(json.dumps(state.meta, indent=2))
     _fsync_tree(tmp)  # the data is on disk before COMPLETE says so
-    (tmp / _COMPLETE).write_text(f"step {state.step}\n")
+    (tmp / COMPLETE).write_text(f"step {state.step}\n")
     _fsync_tree(tmp, files=False)
 
 
@@ -201,15 +203,6 @@ def _write_failed(run_dir: Path, step: int, err: OSError) -> str:
             kept = "its step unknown"
         kept = f"the previous checkpoint {previous} ({kept}) is intact and a rerun resumes from it"
     return f"could not write the checkpoint of step {step} in {run_dir} ({reason}); {kept}"
-
-
-def find_checkpoint(run_dir: str | Path) -> Path | None:
-    """The newest complete checkpoint folder of ``run_dir``, or None when there is none."""
-    run_dir = Path(run_dir)
-    for candidate in (run_dir / CHECKPOINT_NAME, run_dir / f".{CHECKPOINT_NAME}.old"):
-        if (candidate / _COMPLETE).is_file():
-            return candidate
-    return None
 
 
 def load_state(checkpoint: str | Path) -> TrainingState:
@@ -256,22 +249,4 @@ def _unreadable(path: Path, reason: str) -> SpacetimeError:
     return SpacetimeError(
         f"{path}: the training checkpoint is unreadable ({reason}); restore it, or move "
         f"{path.parent.parent} away to start the run over"
-    )
-
-
-def pipeline_folder(path: str | Path, *, what: str = "--checkpoint") -> Path:
-    """The pipeline folder ``path`` names: a pipeline folder itself (with ``model_index.json``)
-    or a training run folder (its latest complete ``checkpoint/pipeline``). ``what`` names the
-    input in the :class:`SpacetimeError` raised for anything else."""
-    folder = Path(path)
-    if not folder.exists():
-        raise SpacetimeError(f"{what} {folder} does not exist")
-    if (folder / MODEL_INDEX).is_file():
-        return folder
-    found = find_checkpoint(folder) if folder.is_dir() else None
-    if found is not None and (found / "pipeline" / MODEL_INDEX).is_file():
-        return found / "pipeline"
-    raise SpacetimeError(
-        f"{what} {folder} is neither a pipeline folder (with {MODEL_INDEX}) nor a "
-        "training run with a complete checkpoint/pipeline/ (has training saved one yet?)"
     )

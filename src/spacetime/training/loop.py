@@ -46,6 +46,7 @@ from accelerate.utils import DistributedDataParallelKwargs
 from torch import nn
 from tqdm.auto import tqdm
 
+from spacetime.contracts.dataclass_yaml import merge, read_yaml
 from spacetime.errors import SpacetimeError
 from spacetime.training.batches import BatchPlan
 from spacetime.training.checkpoint import (
@@ -56,7 +57,6 @@ from spacetime.training.checkpoint import (
     save_checkpoint,
 )
 from spacetime.training.config import OptimConfig, diff_configs, dump_config
-from spacetime.training.dataclass_yaml import merge, read_yaml
 from spacetime.training.ema import EMA
 from spacetime.training.monitor import RunLog, StepTimer
 from spacetime.training.optim import build_optimizer, build_scheduler

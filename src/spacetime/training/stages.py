@@ -29,7 +29,7 @@ from torch import nn
 
 from spacetime.errors import SpacetimeError
 from spacetime.models.inflate import inflate, is_temporal_parameter
-from spacetime.training.checkpoint import pipeline_folder
+from spacetime.pipelines.run_folder import pipeline_folder
 from spacetime.training.config import FinetuneConfig, InitConfig
 
 __all__ = ["apply_finetune", "load_init", "lr_scales", "weights_fingerprint"]

@@ -17,7 +17,7 @@ from spacetime.data.shapes import (
     scene_from_caption,
 )
 from spacetime.data.shapes.palette import PATTERN_GRAYS, PILLAR_GRAY, PLAIN_GRAY
-from spacetime.data.shapes.render import GT_SCHEMA, background_image, box_coverage
+from spacetime.data.shapes.render import GT_SCHEMA, background_image, box_coverage, static_image
 
 
 def _one(shape: str, center=(30.3, 33.7), r=9.0, size=64, background="plain") -> SceneSpec:
@@ -106,3 +106,25 @@ def test_visible_fraction_counts_the_frame_border():
     gt = render(SceneSpec(size=64, frames=1, objects=(obj,))).ground_truth
     # The square spans x in [-3, 7]: 7 of its 10 px are in the frame.
     assert gt["per_frame"][0]["objects"][0]["visible_fraction"] == pytest.approx(0.7, abs=0.01)
+
+
+@pytest.mark.parametrize(
+    "caption",
+    [
+        "a small red square moves right behind a pillar and a cyan circle stays still",
+        "a large blue triangle bounces on a checkered background",
+        "a small green circle moves up on a striped background",
+    ],
+)
+def test_static_image_is_what_the_clip_shows_away_from_the_objects(caption: str) -> None:
+    clip = render(scene_from_caption(caption, 3))
+    still = static_image(clip.ground_truth)  # (H, W, 3)
+    assert still.dtype == np.uint8 and still.shape == clip.video.shape[1:]
+    ys, xs = np.mgrid[0:64, 0:64] + 0.5
+    for t, frame in enumerate(clip.ground_truth["per_frame"]):
+        away = np.ones((64, 64), bool)
+        for obj in frame["objects"]:
+            (cx, cy), r = obj["center"], obj["radius"]
+            away &= np.hypot(xs - cx, ys - cy) > r * np.sqrt(2) + 1
+        assert away.sum() > 64 * 64 // 2
+        assert np.array_equal(clip.video[t][away], still[away])

@@ -136,6 +136,17 @@ def background_image(kind: str, size: int) -> np.ndarray:
     return _box_filter(lo + (hi - lo) * parity)
 
 
+def static_image(ground_truth: dict[str, Any]) -> np.ndarray:
+    """uint8 ``(size, size, 3)``: what a clip with this ground truth shows where no object is,
+    the background pattern with the pillar on top, exactly as :func:`render` draws it."""
+    s = int(ground_truth["size"])
+    frame = np.repeat(background_image(ground_truth["background"], s)[:, :, None], 3, axis=2)
+    if ground_truth.get("occluder"):
+        pillar = box_coverage(tuple(ground_truth["occluder"]), s)[:, :, None]  # (H, W, 1)
+        frame = frame * (1 - pillar) + np.asarray(PILLAR_GRAY) * pillar
+    return np.clip(np.rint(frame), 0, 255).astype(np.uint8)
+
+
 def render(scene: SceneSpec) -> ShapesClip:
     """Draw ``scene``: video uint8 ``(T, size, size, 3)`` plus ground truth (module docstring)."""
     s, n_frames = scene.size, scene.frames

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
+from spacetime.contracts.dataclass_yaml import apply_overrides, parse_set
 from spacetime.errors import SpacetimeError
 from spacetime.training.config import TrainConfig
-from spacetime.training.dataclass_yaml import apply_overrides, parse_set
 
 
 def test_set_parses_typed_values() -> None:
