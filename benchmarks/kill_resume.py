@@ -30,7 +30,12 @@ import torch
 
 from _common import run_main
 from spacetime.errors import SpacetimeError
-from spacetime.training.checkpoint import find_checkpoint, load_state, load_state_meta
+from spacetime.training.checkpoint import (
+    MEASURED_META,
+    find_checkpoint,
+    load_state,
+    load_state_meta,
+)
 
 SETTINGS = ["--preset", "shapes-tiny", "--set", "progress=false", "--set", "checkpoint_every=1",
             "--set", "micro_batch_size=2", "--set", "text.caption_dropout=0.3",
@@ -66,14 +71,17 @@ def wait_for_checkpoint(run: Path, process: subprocess.Popen, step: int = 1) -> 
 
 
 def same_state(a: Path, b: Path) -> list[str]:
-    """Names of the tensors / fields that differ between two run folders' checkpoints."""
+    """Names of the tensors / fields that differ between two run folders' checkpoints (the
+    CPU time spent, :data:`MEASURED_META`, is a measurement, not a result)."""
     x, y = load_state(a / "checkpoint"), load_state(b / "checkpoint")
     diff = [f"{part}.{k}" for part in ("model", "ema") for k in getattr(x, part)
             if not torch.equal(getattr(x, part)[k], getattr(y, part)[k])]  # fmt: skip
     for i, slots in x.optimizer["state"].items():
         diff += [f"optimizer.{i}.{k}" for k, v in slots.items()
                  if not torch.equal(v, y.optimizer["state"][i][k])]  # fmt: skip
-    return diff + (["meta"] if x.meta != y.meta else [])
+    meta = [k for k in x.meta.keys() | y.meta.keys()
+            if k not in MEASURED_META and x.meta.get(k) != y.meta.get(k)]  # fmt: skip
+    return diff + [f"meta.{k}" for k in sorted(meta)]
 
 
 def main() -> None:

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import os
+import random
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
+import torch
 
 # Two pytest workers share two cores: one thread each avoids oversubscription.
 os.environ.setdefault("OMP_NUM_THREADS", "1")
@@ -19,6 +22,16 @@ if TESTS not in sys.path:
     sys.path.insert(0, TESTS)
 
 SHARED_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
+
+
+@pytest.fixture(autouse=True)
+def _fixed_global_rng() -> None:
+    """Every test starts from the same global RNG state (torch, NumPy, random): a draw without
+    an explicit generator then gives the same numbers whichever tests ran before, in any order
+    and in any pytest-xdist worker."""
+    torch.manual_seed(0)
+    np.random.seed(0)
+    random.seed(0)
 
 
 @pytest.fixture(scope="session")

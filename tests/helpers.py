@@ -6,6 +6,7 @@ The tests run with ``--import-mode=importlib``, which puts no test folder on ``s
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
@@ -17,7 +18,7 @@ from spacetime.cli.main import main
 from spacetime.pipelines import default
 from spacetime.pipelines.factory import build_pipeline
 from spacetime.pipelines.video_pipeline import VideoPipeline
-from spacetime.training.checkpoint import TrainingState, save_checkpoint
+from spacetime.training.checkpoint import MEASURED_META, TrainingState, save_checkpoint
 
 
 def run_cli(argv: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
@@ -51,6 +52,14 @@ def tiny_pipeline(
     return pipe
 
 
+def same_threads_env() -> dict[str, str]:
+    """The environment for a child ``spacetime`` process whose results are compared bit for
+    bit with this process's: the same thread count, since CPU kernels split their sums by
+    thread and so round differently with another count."""
+    threads = str(torch.get_num_threads())
+    return {**os.environ, "OMP_NUM_THREADS": threads, "MKL_NUM_THREADS": threads}
+
+
 def assert_same_state(a: TrainingState, b: TrainingState) -> None:
     """Every tensor bit-identical; the JSON parts equal (but the CPU time spent, a
     measurement of the run, not part of its result)."""
@@ -63,9 +72,8 @@ def assert_same_state(a: TrainingState, b: TrainingState) -> None:
     for i, slots in a.optimizer["state"].items():
         for k, v in slots.items():
             assert torch.equal(v, b.optimizer["state"][i][k]), f"optimizer {i}.{k} differs"
-    measured = ("cpu_seconds",)
-    assert {k: v for k, v in a.meta.items() if k not in measured} == {
-        k: v for k, v in b.meta.items() if k not in measured
+    assert {k: v for k, v in a.meta.items() if k not in MEASURED_META} == {
+        k: v for k, v in b.meta.items() if k not in MEASURED_META
     }
 
 

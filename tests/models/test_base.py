@@ -136,10 +136,15 @@ def test_per_frame_baseline_is_frame_independent(arch: str) -> None:
     x, _ = inputs()
     t = torch.tensor([[10.0, 500.0, 990.0], [0.0, 250.0, 750.0]])
     perm = torch.tensor([2, 0, 1])
-    with torch.no_grad():  # exact on CPU; 1e-6 leaves room for batch-order-dependent kernels
+    # Permuted frames sit at other rows of the kernels' (B*T) batch, which CPU kernels may
+    # block differently: in float32 that rounds differently by up to ~5e-6 with two threads.
+    # In float64 such rounding is ~1e-15, so 1e-9 separates it from any real frame mixing.
+    model64, x64 = model.double(), x.double()
+    with torch.no_grad():
         torch.testing.assert_close(
-            model(x[:, :, perm], t[:, perm]), model(x, t)[:, :, perm], rtol=0, atol=1e-6
+            model64(x64[:, :, perm], t[:, perm]), model64(x64, t)[:, :, perm], rtol=0, atol=1e-9
         )
+    model.float()
     change = frame_change(model, 0)
     assert change[0] > 1e-3 and torch.all(change[1:] == 0)
 
@@ -158,18 +163,22 @@ def test_images_bypass_temporal_layers(arch: str) -> None:
     assert not result.missing_keys  # temporal=False shares every non-temporal weight
     assert all("temporal" in k for k in result.unexpected_keys), result.unexpected_keys
     x, t = inputs(t_frames=1)
+    # float64: the two take different code paths, whose float32 rounding may differ
+    image_model, video_model, x = image_model.double(), video_model.double(), x.double()
     with torch.no_grad():
-        torch.testing.assert_close(image_model(x, t), video_model(x, t), rtol=0, atol=1e-6)
+        torch.testing.assert_close(image_model(x, t), video_model(x, t), rtol=0, atol=1e-9)
 
 
 @pytest.mark.parametrize("arch", ARCHS)
 def test_text_mask_is_honoured(arch: str) -> None:
     # Margins, not float noise: a real token with new content moves sample 0's output by
     # 0.24-2.2 (measured over the four architectures); padding and the other sample move by
-    # exactly 0 on CPU, 1e-5 tolerated. 1e-2 sits 1000x above that tolerance.
-    model = make(arch, text_dim=TEXT_DIM)
+    # rounding only, ~1e-15 in float64 (float32 rounding, ~1e-6, could approach a tolerance
+    # with another BLAS), 1e-5 tolerated. 1e-2 sits 1000x above that tolerance.
+    model = make(arch, text_dim=TEXT_DIM).double()
     x, t = inputs()
-    text = text_embedding()
+    x, emb = x.double(), text_embedding()
+    text = TextEmbedding(emb.tokens.double(), emb.mask)
 
     def change(tokens: torch.Tensor, mask: torch.Tensor = text.mask) -> torch.Tensor:
         """Max |output change| per sample (B,) when the text becomes ``tokens``/``mask``."""
@@ -185,7 +194,9 @@ def test_text_mask_is_honoured(arch: str) -> None:
         g = torch.Generator().manual_seed(3)
         changed = text.tokens.clone()
         changed[0, 0] = (
-            torch.randn(TEXT_DIM, generator=g) * text.tokens[0, 0].norm() / TEXT_DIM**0.5
+            torch.randn(TEXT_DIM, generator=g, dtype=torch.float64)
+            * text.tokens[0, 0].norm()
+            / TEXT_DIM**0.5
         )
         moved = change(changed)
         assert moved[0] > 1e-2 and moved[1] <= 1e-5, moved

@@ -56,19 +56,19 @@ def test_the_pooled_caption_conditions_every_block(arch: str) -> None:
 
 def test_pooling_ignores_padding_and_other_rows() -> None:
     torch.manual_seed(0)
-    context = TextContext(D, pooled_dim=8)
-    tokens = torch.randn(3, 4, D)
+    context = TextContext(D, pooled_dim=8).double()  # float64: rows round apart by ~1e-15
+    tokens = torch.randn(3, 4, D, dtype=torch.float64)
     mask = torch.tensor([[1, 1, 0, 0], [1, 1, 1, 1], [1, 0, 0, 0]], dtype=torch.bool)
     padded = tokens.clone()
     padded[0, 2:] = 50.0  # garbage where the mask is False
     pooled = context.pooled(*context(TextEmbedding(tokens, mask), 3))
     garbage = context.pooled(*context(TextEmbedding(padded, mask), 3))
-    torch.testing.assert_close(pooled, garbage, rtol=0, atol=1e-6)
+    torch.testing.assert_close(pooled, garbage, rtol=0, atol=1e-9)
     alone = context.pooled(*context(TextEmbedding(tokens[2:], mask[2:]), 1))
-    torch.testing.assert_close(pooled[2:], alone, rtol=0, atol=1e-6)  # no leak across rows
+    torch.testing.assert_close(pooled[2:], alone, rtol=0, atol=1e-9)  # no leak across rows
     # no text at all: the null token alone, the same fixed vector for every row
     null = context.pooled(*context(None, 2))
-    torch.testing.assert_close(null[0], null[1], rtol=0, atol=1e-6)  # rows may round apart
+    torch.testing.assert_close(null[0], null[1], rtol=0, atol=1e-9)
     assert TextContext(D).pooled(*context(None, 2)) is None
 
 

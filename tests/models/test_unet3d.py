@@ -39,15 +39,15 @@ def test_zero_initialised_temporal_layers_make_a_per_frame_model() -> None:
     # Only the temporal layers keep their init: the network must then be a per-frame image
     # model (its frames independent), which fails if any temporal output path is not zero.
     torch.manual_seed(0)  # the weights, not the order of the tests, decide the margins
-    model = UNet3D(**TINY).eval()
+    model = UNet3D(**TINY).eval().double()  # float64: rounding ~1e-15, far below 1e-9
     perturb(model, keep_temporal=True)
-    x, t = torch.randn(2, 3, 4, 8, 8), torch.tensor([100.0, 900.0])
+    x, t = torch.randn(2, 3, 4, 8, 8, dtype=torch.float64), torch.tensor([100.0, 900.0])
     x2 = x.clone()
     x2[:, :, 1] += 1.0
     with torch.no_grad():
         change = (model(x2, t) - model(x, t)).abs().amax(dim=(0, 1, 3, 4))  # (T,)
     assert change[1] > 1e-3
-    torch.testing.assert_close(change[[0, 2, 3]], torch.zeros(3), rtol=0, atol=1e-6)
+    torch.testing.assert_close(change[[0, 2, 3]], torch.zeros(3).double(), rtol=0, atol=1e-9)
     perturb(model, keep_temporal=False)  # now the temporal layers are live
     with torch.no_grad():
         change = (model(x2, t) - model(x, t)).abs().amax(dim=(0, 1, 3, 4))

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 import safetensors.torch
 
-from helpers import run_cli
+from helpers import run_cli, same_threads_env
 from spacetime.training.checkpoint import CheckpointWriteError, find_checkpoint, load_state
 from spacetime.training.monitor import RunLog
 from spacetime.training.trainer import Trainer
@@ -31,7 +31,7 @@ def test_kill_inside_a_checkpoint_write_then_rerun_is_bit_exact(tmp_path: Path) 
     command = [sys.executable, "-m", "spacetime", "train", "--preset", "shapes-tiny",
                "--steps=1000", f"--out={run}", "--set=progress=false",
                "--set=checkpoint_every=1", *SETS]  # fmt: skip
-    process = subprocess.Popen(command, env={**os.environ, "OMP_NUM_THREADS": "1"})
+    process = subprocess.Popen(command, env=same_threads_env())
     deadline = time.monotonic() + 300
     try:  # wait for the second write to be in flight: a previous checkpoint exists
         while not (find_checkpoint(run) and (run / ".checkpoint.tmp" / "state").exists()):

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import math
-import os
 import shutil
 import signal
 import subprocess
@@ -16,7 +15,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from helpers import assert_same_state
+from helpers import assert_same_state, same_threads_env
 from spacetime.contracts.conditioning import FrameCondition
 from spacetime.data.shapes import vocabulary
 from spacetime.errors import SpacetimeError
@@ -160,7 +159,7 @@ def test_sigkill_mid_run_then_resume_is_bit_exact(straight_run: Path, tmp_path: 
     sets = [f"--set={s}" for s in RESUME if not s.startswith("steps=")]
     command = [sys.executable, "-m", "spacetime", "train", "--preset", "shapes-tiny",
                "--steps=1000", f"--out={tmp_path}", "--set=progress=false", *sets]  # fmt: skip
-    process = subprocess.Popen(command, env={**os.environ, "OMP_NUM_THREADS": "1"})
+    process = subprocess.Popen(command, env=same_threads_env())
     deadline = time.monotonic() + 300
     try:
         while find_checkpoint(tmp_path) is None and process.poll() is None:

@@ -49,6 +49,7 @@ from spacetime.pipelines.run_folder import (
 
 __all__ = [
     "CHECKPOINT_NAME",
+    "MEASURED_META",
     "CheckpointWriteError",
     "TrainingState",
     "find_checkpoint",
@@ -58,6 +59,11 @@ __all__ = [
     "pipeline_folder",
     "save_checkpoint",
 ]
+
+
+MEASURED_META: tuple[str, ...] = ("cpu_seconds",)
+"""Keys of a checkpoint's ``trainer.json`` that measure the run (CPU time spent) rather than
+being part of its result: an exact resume reproduces everything else, not these."""
 
 
 class CheckpointWriteError(SpacetimeError):
