@@ -1,4 +1,4 @@
-"""Long videos (spacetime.pipelines.long_video / long_plan): plans, methods, context, memory."""
+"""Long videos (spacetime.pipelines.long_video): methods, context, memory."""
 
 from __future__ import annotations
 
@@ -12,7 +12,6 @@ from helpers import tiny_pipeline
 from spacetime.contracts.pixels import to_uint8
 from spacetime.errors import SpacetimeError
 from spacetime.models.autoencoder import build_autoencoder
-from spacetime.pipelines.long_plan import autoregressive_plan, check_plan, keyframe_plan
 from spacetime.pipelines.long_video import LONG_METHODS, LongVideo, generate_long
 from spacetime.pipelines.video_pipeline import VideoPipeline
 
@@ -48,22 +47,6 @@ class Calls:
 
     def __exit__(self, *exc: object) -> None:
         self.handle.remove()
-
-
-def test_plans_commit_every_frame_once_with_final_context() -> None:
-    for total in (1, 3, 4, 5, 9, 17, 40, 128, 300):
-        for window in (3, 4, 16):
-            check_plan(keyframe_plan(total, window), total)
-            for overlap in range(1, window):
-                check_plan(autoregressive_plan(total, window, overlap), total)
-    plan = autoregressive_plan(20, 8, 4)
-    assert [w.frames[0] for w in plan] == [0, 4, 8, 12]
-    assert plan[1].given == (4, 5, 6, 7) and plan[-1].commit == (16, 17, 18, 19)
-    keys = keyframe_plan(128, 16)
-    assert keys[0].frames == (0, 15, 30, 45, 60, 75, 90, 105, 120, 127)  # the end comes first
-    assert [w.given for w in keys[1:3]] == [(0, 15), (15, 30)]  # fills: both ends given
-    assert len(keys) == 10 and keys[-1].frames == tuple(range(120, 128))
-    assert keyframe_plan(300, 16)[0].frames == (0, 225, 299)  # 15² apart: two levels of fills
 
 
 @pytest.mark.parametrize("method", list(LONG_METHODS))

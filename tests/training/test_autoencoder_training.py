@@ -12,7 +12,6 @@ import yaml
 from safetensors.torch import load_file
 
 from helpers import assert_same_state
-from spacetime.data import shapes
 from spacetime.errors import SpacetimeError
 from spacetime.models.autoencoder import build_autoencoder, load_autoencoder
 from spacetime.training.autoencoder import (
@@ -24,7 +23,6 @@ from spacetime.training.autoencoder import (
 )
 from spacetime.training.checkpoint import find_checkpoint, load_state
 from spacetime.training.loop import TrainingDivergedError
-from spacetime.video import write_mp4
 
 # 32x32 ShapesWorld clips of 4 frames, 16x16 crops: a step costs a few ms of CPU.
 TINY = [
@@ -121,30 +119,3 @@ def test_nan_loss_stops_and_keeps_the_last_checkpoint(tmp_path: Path) -> None:
         trainer.train()
     assert trainer.step == 2
     assert_same_state(before, load_state(find_checkpoint(tmp_path)))
-
-
-def test_frame_pool_batches_are_seeded_crops() -> None:
-    pool = FramePool.build(load_autoencoder_config(None, TINY))
-    assert pool.train.shape == (8, 4, 3, 32, 32) and pool.train.dtype == torch.uint8
-    assert len(pool.heldout) == 2 and pool.heldout[0].shape == (3, 4, 32, 32)
-    a = pool.batch(torch.Generator().manual_seed(5), 6, 16)
-    b = pool.batch(torch.Generator().manual_seed(5), 6, 16)
-    assert a.shape == (6, 3, 16, 16) and torch.equal(a, b)
-    assert a.min() >= -1 and a.max() <= 1
-    whole = pool.batch(torch.Generator().manual_seed(5), 6, 0)
-    assert whole.shape == (6, 3, 32, 32)
-    # Held-out clips are other scenes than the training clips.
-    train = pool.train.permute(0, 2, 1, 3, 4).float().div(127.5).sub(1)
-    assert all(not torch.allclose(h, t) for h in pool.heldout for t in train)
-
-
-def test_folder_data_holds_out_whole_videos(tmp_path: Path) -> None:
-    for i in range(3):
-        write_mp4(tmp_path / f"clip{i}.mp4", shapes.generate(i, size=32, frames=6).video, 8.0)
-    config = load_autoencoder_config(None, [*TINY, f"data={tmp_path}"])
-    pool = FramePool.build(config)
-    assert pool.train.shape == (12, 1, 3, 32, 32)  # 2 videos x 6 frames, one frame per entry
-    assert len(pool.heldout) == 1 and pool.heldout[0].shape == (3, 4, 32, 32)
-    missing = load_autoencoder_config(None, [*TINY, f"data={tmp_path / 'nope'}"])
-    with pytest.raises(SpacetimeError, match="no such file or folder"):
-        FramePool.build(missing)

@@ -82,7 +82,7 @@ def keyframe_plan(total: int, window: int) -> list[Window]:
     if window < 3:
         raise SpacetimeError(f"keyframes need a window of >= 3 frames; got {window}")
     stride = 1
-    while (total - 1) // stride + 1 > window:
+    while -(-(total - 1) // stride) + 1 > window:  # the keys, the last frame included
         stride *= window - 1
     keys = sorted(set(range(0, total, stride)) | {total - 1})
     plan = [Window(tuple(keys), tuple(keys))]

@@ -17,7 +17,11 @@ from spacetime.data.latent_dataset import write_latent_dataset
 from spacetime.errors import SpacetimeError
 from spacetime.training.components import build_datasets, latent_source
 from spacetime.training.config import TrainConfig, validate_config
-from spacetime.training.latent import autoencoder_fingerprint, load_frozen_autoencoder
+from spacetime.training.latent import (
+    autoencoder_fingerprint,
+    encode_latents,
+    load_frozen_autoencoder,
+)
 
 __all__ = ["cache_latents"]
 
@@ -39,7 +43,7 @@ def cache_latents(
     videos, _, _ = build_datasets(config)
     return write_latent_dataset(
         videos,
-        autoencoder.encode,
+        lambda video: encode_latents(autoencoder, video),  # one clip at a time: same bits
         out,
         fingerprint=autoencoder_fingerprint(autoencoder),
         source=latent_source(config),

@@ -2,7 +2,6 @@ import numpy as np
 import pytest
 
 from spacetime.evaluation.metrics import compute_metrics
-from spacetime.evaluation.metrics.teleport_match import isotropy as _isotropy
 
 
 def _shaky_pan(texture, frames: int, size: int, seed: int) -> np.ndarray:
@@ -50,16 +49,6 @@ def test_a_shaking_camera_is_no_teleport_but_a_jump_on_it_is(texture):
     assert shaking.max < 0.35 * jump
     assert out.worst_frame == 3
     assert out.max == pytest.approx(jump, rel=0.3)
-
-
-def test_isotropy_is_zero_on_a_straight_edge_and_high_on_texture(texture):
-    mask = np.ones((24, 24), np.float32)
-    edge = np.zeros((24, 24), np.float32)
-    edge[12:] = 200.0
-    patch = texture(24, 24, 1)[..., 0].astype(np.float32)
-    assert _isotropy(edge, mask) < 0.01
-    assert _isotropy(patch, mask) > 0.2
-    assert _isotropy(np.zeros((24, 24), np.float32), mask) == 0.0
 
 
 def _thrown_object_over_shaking_pan(texture, frames: int = 11, size: int = 96) -> np.ndarray:

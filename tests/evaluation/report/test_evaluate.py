@@ -171,19 +171,6 @@ def test_empty_metric_list_is_not_every_metric(clip) -> None:
         evaluate_frames(clip, video="v", fps=8.0, names=[])
 
 
-def test_load_report_rejects_a_bad_analysis_size(tmp_path) -> None:
-    path = tmp_path / "r.json"
-    path.write_text(json.dumps({"analysis_size": "x", "videos": []}))
-    with pytest.raises(SpacetimeError, match="analysis_size"):
-        load_report(path)
-
-
-def test_unwritable_json_path_is_a_spacetime_error(tmp_path) -> None:
-    (tmp_path / "file").write_text("x")
-    with pytest.raises(SpacetimeError, match=r"file/r.json: cannot write the JSON report"):
-        write_report(tmp_path / "file" / "r.json", EvalRun([]))
-
-
 def test_real_footage_moves_and_its_freeze_is_flagged_frozen(real_dir, tmp_path) -> None:
     real = evaluate_video(real_dir / "03_blocks.mp4", max_frames=8, size=64)
     assert (real.frames, real.width, real.height) == (8, 64, 36)  # 1280x720, aspect kept
