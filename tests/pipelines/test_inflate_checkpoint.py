@@ -125,6 +125,10 @@ def test_already_temporal_sources_are_refused(image_pipeline: Path, tmp_path: Pa
         ("[1, 2]", r"config\.json is not a JSON object"),
         ("{broken", r"config\.json is not a JSON object"),
         (
+            '{"in_channels": 4}',
+            r"config\.json names no model class \(its \"_class_name\" is None\)",
+        ),
+        (
             '{"_class_name": "AutoencoderKL"}',
             r"config\.json describes a 'AutoencoderKL'; expected UNet2DConditionModel, UNet3D, "
             r"SpaceTimeDiT$",

@@ -50,7 +50,7 @@ class InflationReport:
 
 
 def _config_class(folder: Path) -> str | None:
-    """``_class_name`` of ``folder/config.json`` (None when there is none)."""
+    """``_class_name`` of ``folder/config.json`` (None when there is no such file)."""
     config = folder / "config.json"
     if not config.is_file():
         return None
@@ -58,7 +58,12 @@ def _config_class(folder: Path) -> str | None:
         name = json.loads(config.read_text(encoding="utf-8")).get("_class_name")
     except (json.JSONDecodeError, UnicodeDecodeError, AttributeError) as err:
         raise SpacetimeError(f"{config} is not a JSON object: {err}") from None
-    return str(name)
+    if not isinstance(name, str):
+        raise SpacetimeError(
+            f'{config} names no model class (its "_class_name" is {name!r}); expected the '
+            "config of a UNet2DConditionModel or a spacetime denoiser"
+        )
+    return name
 
 
 def _source_kind(source: Path) -> str:
