@@ -104,30 +104,13 @@ def write_latent_dataset(
     bar = tqdm(total=n, desc="encode", unit="clip", disable=not progress, dynamic_ncols=True)
     for k, lo in enumerate(range(0, n, shard_clips)):
         hi, path = min(lo + shard_clips, n), folder / _shard_name(k)
-        if path.is_file():
-            try:
-                latents, _ = _read_shard(path)
-            except SpacetimeError:
-                latents = None  # a broken shard (killed while renaming): encode it again
-            if latents is not None and latents.shape[0] == hi - lo:
-                shards.append({"file": path.name, "clips": hi - lo})
-                shape = list(latents.shape[1:])
-                bar.update(hi - lo)
-                continue
-        parts, captions = [], []
-        for b in range(lo, hi, batch_clips):
-            items = [dataset.item(i, seed=i) for i in range(b, min(b + batch_clips, hi))]
-            video = torch.stack([it["video"] for it in items])  # (b, 3, T, H, W)
-            with torch.no_grad():
-                parts.append(encode(video).float().contiguous())  # (b, c, T, h, w)
-            captions += [str(it["caption"]) for it in items]
-            bar.update(len(items))
-        latents = torch.cat(parts)
-        shape = list(latents.shape[1:])
-        tmp = path.with_suffix(".tmp")
-        save_file({"latents": latents}, str(tmp), metadata={"captions": json.dumps(captions)})
-        os.replace(tmp, path)
+        latents = _complete_shard(path, hi - lo)
+        if latents is None:
+            latents = _encode_shard(dataset, encode, range(lo, hi), batch_clips, path, bar)
+        else:
+            bar.update(hi - lo)
         shards.append({"file": path.name, "clips": hi - lo})
+        shape = list(latents.shape[1:])
     bar.close()
     index = {
         "format": FORMAT,
@@ -142,6 +125,43 @@ def write_latent_dataset(
     tmp.write_text(json.dumps(index, indent=1))
     os.replace(tmp, index_file)
     return folder
+
+
+def _complete_shard(path: Path, clips: int) -> torch.Tensor | None:
+    """The latents of the shard at ``path`` when an earlier run wrote it whole (``clips``
+    clips), else None: missing, or broken by a kill while it was renamed (encoded again)."""
+    if not path.is_file():
+        return None
+    try:
+        latents, _ = _read_shard(path)
+    except SpacetimeError:
+        return None
+    return latents if latents.shape[0] == clips else None
+
+
+def _encode_shard(
+    dataset: ClipDataset,
+    encode: Callable[[torch.Tensor], torch.Tensor],
+    items: range,
+    batch_clips: int,
+    path: Path,
+    bar: tqdm,
+) -> torch.Tensor:
+    """Encode clips ``items`` (item ``i`` with seed ``i``) ``batch_clips`` at a time and write
+    them, with their captions, atomically to ``path``; returns the latents (n, c, T, h, w)."""
+    parts, captions = [], []
+    for b in range(items.start, items.stop, batch_clips):
+        batch = [dataset.item(i, seed=i) for i in range(b, min(b + batch_clips, items.stop))]
+        video = torch.stack([it["video"] for it in batch])  # (b, 3, T, H, W)
+        with torch.no_grad():
+            parts.append(encode(video).float().contiguous())  # (b, c, T, h, w)
+        captions += [str(it["caption"]) for it in batch]
+        bar.update(len(batch))
+    latents = torch.cat(parts)
+    tmp = path.with_suffix(".tmp")
+    save_file({"latents": latents}, str(tmp), metadata={"captions": json.dumps(captions)})
+    os.replace(tmp, path)
+    return latents
 
 
 def read_index(folder: str | Path) -> dict[str, Any]:
