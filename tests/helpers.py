@@ -20,6 +20,14 @@ from spacetime.pipelines.factory import build_pipeline
 from spacetime.pipelines.video_pipeline import VideoPipeline
 from spacetime.training.checkpoint import MEASURED_META, TrainingState, save_checkpoint
 
+# A tiny diffusers UNet2DConditionModel (an image model a user brings), for inflation tests.
+UNET2D = {
+    "sample_size": 8, "in_channels": 4, "out_channels": 4, "block_out_channels": (8, 16),
+    "layers_per_block": 1, "cross_attention_dim": 16, "norm_num_groups": 4,
+    "attention_head_dim": 4, "down_block_types": ("CrossAttnDownBlock2D", "DownBlock2D"),
+    "up_block_types": ("UpBlock2D", "CrossAttnUpBlock2D"),
+}  # fmt: skip
+
 
 def run_cli(argv: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
     """``spacetime ARGV`` in-process: (exit code, stdout, stderr)."""

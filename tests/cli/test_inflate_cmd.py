@@ -9,19 +9,12 @@ import pytest
 import torch
 from diffusers import UNet2DConditionModel
 
-from helpers import run_cli, tiny_pipeline
+from helpers import UNET2D, run_cli, tiny_pipeline
 from spacetime.models.inflate import is_temporal_parameter
 from spacetime.models.inflate_diffusers import InflatedUNet2D
 from spacetime.models.presets import load_model
 from spacetime.pipelines.video_pipeline import VideoPipeline
 from spacetime.training.checkpoint import TrainingState, save_checkpoint
-
-UNET2D = {
-    "sample_size": 8, "in_channels": 4, "out_channels": 4, "block_out_channels": (8, 16),
-    "layers_per_block": 1, "cross_attention_dim": 16, "norm_num_groups": 4,
-    "attention_head_dim": 4, "down_block_types": ("CrossAttnDownBlock2D", "DownBlock2D"),
-    "up_block_types": ("UpBlock2D", "CrossAttnUpBlock2D"),
-}  # fmt: skip
 
 
 @pytest.fixture(scope="module")

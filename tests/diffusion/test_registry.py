@@ -4,20 +4,13 @@ from __future__ import annotations
 
 import pytest
 
+from diffusion.test_objectives import IDS
+from diffusion.test_objectives import OBJECTIVES as CONFIGURED
 from spacetime.diffusion.flow_matching import FlowMatchingObjective
 from spacetime.diffusion.gaussian import GaussianObjective
 from spacetime.diffusion.objectives import Objective
 from spacetime.diffusion.registry import OBJECTIVES, build_objective
 from spacetime.errors import SpacetimeError
-
-CONFIGURED = [
-    GaussianObjective(prediction="eps"),
-    GaussianObjective(prediction="v", schedule="cosine"),
-    GaussianObjective(prediction="x0", schedule="scaled-linear"),
-    GaussianObjective(prediction="v", zero_terminal_snr=True),
-    FlowMatchingObjective(),
-]
-IDS = ["eps", "v-cosine", "x0-scaled", "v-ztsnr", "flow"]
 
 
 @pytest.mark.parametrize("objective", CONFIGURED, ids=IDS)

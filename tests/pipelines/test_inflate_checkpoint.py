@@ -10,20 +10,13 @@ import pytest
 import torch
 from diffusers import UNet2DConditionModel
 
-from helpers import tiny_pipeline
+from helpers import UNET2D, tiny_pipeline
 from spacetime.errors import SpacetimeError
 from spacetime.models.inflate import is_temporal_parameter
 from spacetime.models.inflate_diffusers import InflatedUNet2D
 from spacetime.models.presets import load_model
 from spacetime.pipelines.inflate_checkpoint import InflationReport, inflate_checkpoint
 from spacetime.pipelines.video_pipeline import VideoPipeline
-
-UNET2D = {
-    "sample_size": 8, "in_channels": 4, "out_channels": 4, "block_out_channels": (8, 16),
-    "layers_per_block": 1, "cross_attention_dim": 16, "norm_num_groups": 4,
-    "attention_head_dim": 4, "down_block_types": ("CrossAttnDownBlock2D", "DownBlock2D"),
-    "up_block_types": ("UpBlock2D", "CrossAttnUpBlock2D"),
-}  # fmt: skip
 
 
 def _counts(model: torch.nn.Module) -> tuple[int, int]:
