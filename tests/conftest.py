@@ -7,13 +7,12 @@ import random
 import sys
 from pathlib import Path
 
-import numpy as np
 import pytest
-import torch
 
 # Two pytest workers share two cores: one thread each avoids oversubscription.
 os.environ.setdefault("OMP_NUM_THREADS", "1")
-os.environ.setdefault("MKL_NUM_THREADS", "1")
+# torch takes the smaller of the two: MKL follows OMP unless the caller set it
+os.environ.setdefault("MKL_NUM_THREADS", os.environ["OMP_NUM_THREADS"])
 
 # Shared helpers (tests/helpers.py) import as `from helpers import ...`: --import-mode=importlib
 # puts no test folder on sys.path, so add this one.
@@ -29,6 +28,10 @@ def _fixed_global_rng() -> None:
     """Every test starts from the same global RNG state (torch, NumPy, random): a draw without
     an explicit generator then gives the same numbers whichever tests ran before, in any order
     and in any pytest-xdist worker."""
+    # Imported here, not at the top: torch must first see OMP_NUM_THREADS set above.
+    import numpy as np
+    import torch
+
     torch.manual_seed(0)
     np.random.seed(0)
     random.seed(0)
